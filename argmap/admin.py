@@ -1,0 +1,95 @@
+"""The Django admin for curators: sources, maps and claims, each with its history."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from argmap.models import ArgumentMap, Claim, Source
+
+
+@admin.register(Source)
+class SourceAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "publisher", "published", "map_count", "created_at"]
+    list_filter = ["publisher", "published"]
+    search_fields = ["title", "publisher", "url", "text", "sha256"]
+    readonly_fields = ["sha256", "created_at"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(num_maps=Count("maps"))
+
+    @admin.display(description="Maps", ordering="num_maps")
+    def map_count(self, obj: Source) -> int:
+        return obj.num_maps
+
+    def get_readonly_fields(self, request, obj=None):
+        # A cited source is immutable: a corrected article is a new Source.
+        if obj is not None and obj.maps.exists():
+            return [*self.readonly_fields, "text"]
+        return self.readonly_fields
+
+
+@admin.register(ArgumentMap)
+class ArgumentMapAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "title",
+        "slug",
+        "visibility",
+        "status",
+        "moderation_policy",
+        "featured",
+        "claim_count",
+        "version",
+        "updated_at",
+    ]
+    list_filter = ["visibility", "status", "moderation_policy", "featured"]
+    list_editable = ["featured"]
+    search_fields = ["title", "slug", "description", "source__title"]
+    readonly_fields = ["version", "created_at", "updated_at", "view_on_site_link"]
+    raw_id_fields = ["owner", "source"]
+    prepopulated_fields = {"slug": ["title"]}
+
+    def get_queryset(self, request):
+        published = Count("claims", filter=Q(claims__status=Claim.Status.PUBLISHED))
+        return super().get_queryset(request).annotate(num_claims=published)
+
+    @admin.display(description="Claims", ordering="num_claims")
+    def claim_count(self, obj: ArgumentMap) -> int:
+        return obj.num_claims
+
+    @admin.display(description="On the site")
+    def view_on_site_link(self, obj: ArgumentMap) -> str:
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj.get_absolute_url())
+
+
+@admin.register(Claim)
+class ClaimAdmin(SimpleHistoryAdmin):
+    list_display = ["short_text", "map", "stance", "status", "parent_link", "position", "version"]
+    list_filter = ["status", "stance", "map"]
+    list_select_related = ["map", "parent"]
+    search_fields = ["text", "quote_exact", "map__title", "map__slug"]
+    raw_id_fields = ["map", "parent", "author"]
+    readonly_fields = ["version", "changed_in", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["map", "parent", "stance", "text", "status", "position", "author"]}),
+        (
+            "Quote anchor",
+            {"fields": ["quote_exact", "quote_prefix", "quote_suffix", "quote_start", "quote_end"]},
+        ),
+        ("Clock", {"fields": ["version", "changed_in", "created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description="Text", ordering="text")
+    def short_text(self, obj: Claim) -> str:
+        return obj.text[:90]
+
+    @admin.display(description="Parent")
+    def parent_link(self, obj: Claim) -> str:
+        if obj.parent_id is None:
+            return "— thesis —"
+        url = reverse("admin:argmap_claim_change", args=[obj.parent_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.parent_id)

@@ -1,0 +1,36 @@
+"""Who may do what. Every view asks this module; nothing else decides.
+
+Roles per map arrive with the moderation work; for now a map is readable by anyone unless it is
+private, and a private map only by its owner and site staff.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+if TYPE_CHECKING:
+    from argmap.models import ArgumentMap, ArgumentMapQuerySet
+
+
+def viewable_maps(maps: ArgumentMapQuerySet, user) -> ArgumentMapQuerySet:
+    """Restrict ``maps`` to those ``user`` may open (unlisted maps open by their address)."""
+    from argmap.models import ArgumentMap
+
+    if user.is_authenticated and user.is_staff:
+        return maps
+    readable = ~Q(visibility=ArgumentMap.Visibility.PRIVATE)
+    if user.is_authenticated:
+        readable |= Q(owner=user)
+    return maps.filter(readable)
+
+
+def can_view_map(user, argument_map: ArgumentMap) -> bool:
+    if argument_map.visibility != argument_map.Visibility.PRIVATE:
+        return True
+    return user.is_authenticated and (user.is_staff or argument_map.owner_id == user.pk)
+
+
+def can_create_map(user) -> bool:
+    return user.is_authenticated and user.is_staff

@@ -1,0 +1,310 @@
+"""Every write that touches several rows or needs a transaction. Views, the admin, the seed
+command and imports all call these, so each invariant is enforced in one place."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, OperationalError, transaction
+from django.db.models import F
+
+from argmap.anchors import AnchorError, Quote, resolve_quote
+from argmap.interchange import Plan
+from argmap.models import ArgumentMap, Claim, Source, text_sha256
+
+logger = logging.getLogger(__name__)
+
+SOURCE_EMPTY = "The article text is empty."
+SOURCE_TOO_LARGE = "The article text is larger than {limit} characters."
+MAP_SLUG_TAKEN = "A map with the address {slug!r} already exists."
+CLAIM_EMPTY = "A claim needs some text."
+CLAIM_TOO_LONG = "A claim can be at most {limit} characters long (this one has {length})."
+CLAIM_DUPLICATE_SIBLING = "The same claim already stands under this parent."
+CLAIM_STANCE_REQUIRED = "Say whether the claim supports or counters its parent."
+CLAIM_PARENT_OTHER_MAP = "The parent claim belongs to another map."
+CLAIM_NO_SOURCE = "This map has no source article to quote from."
+CLAIM_PARENT_NOT_OPEN = "The parent claim is not published; claims cannot be added under it."
+
+SOURCE_MAX_CHARS = 1_000_000
+RETRY_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteInput:
+    """A quote as a client sends it; only ``exact`` is required, the rest narrows it down."""
+
+    exact: str
+    prefix: str = ""
+    suffix: str = ""
+    start: int | None = None
+    end: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> QuoteInput | None:
+        if not data:
+            return None
+        return cls(
+            exact=data.get("exact") or "",
+            prefix=data.get("prefix") or "",
+            suffix=data.get("suffix") or "",
+            start=data.get("start"),
+            end=data.get("end"),
+        )
+
+
+def retry_on_conflict[**P, R](func: Callable[P, R]) -> Callable[P, R]:
+    """Retry a whole transaction that lost a deadlock or serialization race (or SQLite busy)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(RETRY_ATTEMPTS):
+            try:
+                return func(*args, **kwargs)
+            except (OperationalError, DatabaseError) as error:
+                message = str(error).lower()
+                retryable = any(
+                    key in message
+                    for key in ("deadlock", "could not serialize", "database is locked")
+                )
+                # Inside an outer transaction the whole outer block must be retried, not this call.
+                nested = transaction.get_connection().in_atomic_block
+                if not retryable or nested or attempt == RETRY_ATTEMPTS - 1:
+                    raise
+                logger.info("retrying %s after %s", func.__name__, error)
+                time.sleep(0.01 * (2**attempt))
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def _lock_map_and_tick(map_id: int) -> int:
+    """Lock the map row for this transaction and advance its version clock; return the new one.
+
+    On PostgreSQL the row lock serializes structural writes in one map; on SQLite the IMMEDIATE
+    transaction already holds the database's write lock.
+    """
+    ArgumentMap.objects.select_for_update().filter(pk=map_id).values_list("pk").get()
+    ArgumentMap.objects.filter(pk=map_id).update(version=F("version") + 1)
+    return ArgumentMap.objects.filter(pk=map_id).values_list("version", flat=True).get()
+
+
+def _clean_text(text: str) -> str:
+    cleaned = " ".join((text or "").split())
+    if not cleaned:
+        raise ValidationError({"text": CLAIM_EMPTY})
+    limit = settings.ARGMAP_CLAIM_MAX_LENGTH
+    if len(cleaned) > limit:
+        raise ValidationError({"text": CLAIM_TOO_LONG.format(limit=limit, length=len(cleaned))})
+    return cleaned
+
+
+def _resolve(source: Source | None, quote: QuoteInput | None) -> Quote | None:
+    if quote is None:
+        return None
+    if source is None:
+        raise ValidationError({"quote": CLAIM_NO_SOURCE})
+    try:
+        return resolve_quote(
+            source.text,
+            quote.exact,
+            prefix=quote.prefix,
+            suffix=quote.suffix,
+            start=quote.start,
+            end=quote.end,
+        )
+    except AnchorError as error:
+        raise ValidationError({"quote": str(error)}) from error
+
+
+def _apply_quote(claim: Claim, quote: Quote | None) -> None:
+    if quote is None:
+        claim.quote_exact = claim.quote_prefix = claim.quote_suffix = ""
+        claim.quote_start = claim.quote_end = None
+    else:
+        claim.quote_exact, claim.quote_prefix, claim.quote_suffix = (
+            quote.exact,
+            quote.prefix,
+            quote.suffix,
+        )
+        claim.quote_start, claim.quote_end = quote.start, quote.end
+
+
+def _save_with_history(obj, *, by, reason: str) -> None:
+    obj._history_user = by
+    obj._change_reason = reason or None
+    obj.save()
+
+
+@transaction.atomic
+def source_create(
+    *,
+    title: str,
+    text: str,
+    publisher: str = "",
+    url: str = "",
+    published: date | None = None,
+    by=None,
+    reason: str = "",
+) -> Source:
+    """Store an article, or return the stored one with the same text (sources are immutable)."""
+    if not text or not text.strip():
+        raise ValidationError({"text": SOURCE_EMPTY})
+    if len(text) > SOURCE_MAX_CHARS:
+        raise ValidationError({"text": SOURCE_TOO_LARGE.format(limit=SOURCE_MAX_CHARS)})
+    existing = Source.objects.filter(sha256=text_sha256(text)).first()
+    if existing is not None:
+        return existing
+    source = Source(
+        title=title.strip(), text=text, publisher=publisher, url=url, published=published
+    )
+    source.full_clean(exclude=["sha256"])
+    _save_with_history(source, by=by, reason=reason or "Source added")
+    return source
+
+
+@retry_on_conflict
+@transaction.atomic
+def map_create(
+    *,
+    slug: str,
+    title: str,
+    thesis: str,
+    description: str = "",
+    source: Source | None = None,
+    thesis_quote: QuoteInput | None = None,
+    owner=None,
+    featured: bool = False,
+    visibility: str = ArgumentMap.Visibility.PUBLIC,
+    reason: str = "",
+) -> ArgumentMap:
+    """Create a map together with its single thesis."""
+    if ArgumentMap.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": MAP_SLUG_TAKEN.format(slug=slug)})
+    argument_map = ArgumentMap(
+        slug=slug,
+        title=title.strip(),
+        description=description.strip(),
+        source=source,
+        owner=owner,
+        featured=featured,
+        visibility=visibility,
+        version=1,
+    )
+    argument_map.full_clean()
+    _save_with_history(argument_map, by=owner, reason=reason or "Map created")
+    claim = Claim(
+        map=argument_map,
+        parent=None,
+        stance="",
+        text=_clean_text(thesis),
+        author=owner,
+        position=0,
+        changed_in=argument_map.version,
+    )
+    _apply_quote(claim, _resolve(source, thesis_quote))
+    _save_with_history(claim, by=owner, reason=reason or "Thesis stated")
+    return argument_map
+
+
+@retry_on_conflict
+@transaction.atomic
+def claim_add(
+    *,
+    parent: Claim,
+    stance: str,
+    text: str,
+    by=None,
+    quote: QuoteInput | None = None,
+    status: str = Claim.Status.PUBLISHED,
+    reason: str = "",
+) -> Claim:
+    """Add a claim under ``parent`` that supports or counters it."""
+    if stance not in Claim.Stance.values:
+        raise ValidationError({"stance": CLAIM_STANCE_REQUIRED})
+    cleaned = _clean_text(text)
+    version = _lock_map_and_tick(parent.map_id)
+    # Re-read the parent under the lock: it may have been archived or moved meanwhile.
+    parent = Claim.objects.select_related("map__source").get(pk=parent.pk)
+    if parent.status != Claim.Status.PUBLISHED:
+        raise ValidationError({"parent": CLAIM_PARENT_NOT_OPEN})
+    siblings = Claim.objects.filter(parent=parent).exclude(status=Claim.Status.ARCHIVED)
+    if any(cleaned.casefold() == t.casefold() for t in siblings.values_list("text", flat=True)):
+        raise ValidationError({"text": CLAIM_DUPLICATE_SIBLING})
+    claim = Claim(
+        map_id=parent.map_id,
+        parent=parent,
+        stance=stance,
+        text=cleaned,
+        author=by,
+        status=status,
+        position=Claim.next_position(parent.pk),
+        changed_in=version,
+    )
+    _apply_quote(claim, _resolve(parent.map.source, quote))
+    _save_with_history(claim, by=by, reason=reason or "Claim added")
+    return claim
+
+
+@retry_on_conflict
+@transaction.atomic
+def map_import(
+    *,
+    plan: Plan,
+    owner=None,
+    slug: str | None = None,
+    reason: str = "Imported",
+    batch_size: int = 1000,
+) -> ArgumentMap:
+    """Create a whole map from a validated interchange plan, all or nothing."""
+    source = None
+    if plan.source is not None:
+        source = source_create(**plan.source, by=owner, reason=reason)
+    thesis, *rest = plan.claims
+    argument_map = map_create(
+        slug=slug or plan.slug,
+        title=plan.title,
+        description=plan.description,
+        thesis=thesis.text,
+        source=source,
+        thesis_quote=QuoteInput(**thesis.quote.as_dict()) if thesis.quote else None,
+        owner=owner,
+        featured=plan.featured,
+        visibility=plan.visibility,
+        reason=reason,
+    )
+    version = _lock_map_and_tick(argument_map.pk)
+    ids = {thesis.key: argument_map.claims.get().pk}
+    positions: dict[str, int] = {}
+    # Claims come parents-first; create them depth by depth so each level knows its parents' ids.
+    for depth in sorted({claim.depth for claim in rest}):
+        level = [claim for claim in rest if claim.depth == depth]
+        objs = []
+        for planned in level:
+            position = positions.get(planned.parent, 0)
+            positions[planned.parent] = position + 1
+            claim = Claim(
+                map=argument_map,
+                parent_id=ids[planned.parent],
+                stance=planned.stance,
+                text=planned.text,
+                status=planned.status,
+                author=owner,
+                position=position,
+                changed_in=version,
+            )
+            _apply_quote(claim, planned.quote)
+            objs.append(claim)
+        created = Claim.objects.bulk_create(objs, batch_size=batch_size)
+        Claim.history.bulk_history_create(
+            created, batch_size=batch_size, default_user=owner, default_change_reason=reason
+        )
+        ids.update((planned.key, obj.pk) for planned, obj in zip(level, created, strict=True))
+    return argument_map
