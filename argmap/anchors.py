@@ -112,7 +112,7 @@ def resolve_quote(
 
 
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) before whitespace.
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s)")
+_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*(?=\s)")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

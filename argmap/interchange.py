@@ -36,6 +36,9 @@ DOC_QUOTE_NO_SOURCE = "claim {id!r}: has a quote but the document has no source 
 DOC_BAD_STATUS = "claim {id!r}: unknown status {status!r}."
 DOC_SOURCE_FILE = "source: cannot read text_file {path!r}: {problem}"
 DOC_MISSING = "{where}: {key!r} is required."
+DOC_DUPLICATE_SIBLING = (
+    "claim {id!r}: the same text already stands under {parent!r} (claim {other!r})."
+)
 
 
 class DocumentError(ValueError):
@@ -140,6 +143,7 @@ def plan_document(document: Any, *, base_dir: Path | None = None) -> Plan:
         quote = _plan_quote(key, raw.get("quote"), text, source is not None, errors)
         planned[key] = PlannedClaim(key, parent, stance, cleaned or "", status, quote)
 
+    _check_sibling_texts(planned, errors)
     ordered = _order_from_thesis(thesis, planned, errors)
     if errors:
         raise DocumentError(errors)
@@ -201,6 +205,17 @@ def _plan_quote(
         return None
 
 
+def _check_sibling_texts(planned: dict[str, PlannedClaim], errors: list[str]) -> None:
+    """Claims under one parent must differ (as ``services.claim_add`` insists)."""
+    seen: dict[tuple[str | None, str], str] = {}
+    for key, claim in planned.items():
+        if claim.parent is None or not claim.text or claim.status == Claim.Status.ARCHIVED:
+            continue
+        other = seen.setdefault((claim.parent, claim.text.casefold()), key)
+        if other != key:
+            errors.append(DOC_DUPLICATE_SIBLING.format(id=key, parent=claim.parent, other=other))
+
+
 def _order_from_thesis(
     thesis: str | None, planned: dict[str, PlannedClaim], errors: list[str]
 ) -> list[PlannedClaim]:
@@ -229,7 +244,7 @@ def _order_from_thesis(
             seen.add(current)
             current = planned[current].parent
         if current in seen:  # the walk came back to itself: a cycle
-            loop = chain[chain.index(current) :] + [current]
+            loop = [*chain[chain.index(current) :], current]
             if not reported.intersection(loop):
                 errors.append(DOC_CYCLE.format(id=current, chain=" → ".join(loop)))
             reported.update(loop)

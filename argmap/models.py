@@ -206,6 +206,9 @@ class Claim(models.Model):
     def __str__(self) -> str:
         return self.text[:80]
 
+    def get_absolute_url(self) -> str:
+        return reverse("claim_detail", kwargs={"slug": self.map.slug, "pk": self.pk})
+
     @property
     def is_thesis(self) -> bool:
         return self.parent_id is None
@@ -213,9 +216,6 @@ class Claim(models.Model):
     @property
     def has_quote(self) -> bool:
         return self.quote_start is not None
-
-    def get_absolute_url(self) -> str:
-        return reverse("claim_detail", kwargs={"slug": self.map.slug, "pk": self.pk})
 
     @classmethod
     def next_position(cls, parent_id: int) -> int:

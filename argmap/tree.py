@@ -106,7 +106,10 @@ def fetch_children(
 
 
 def fetch_first_view(argument_map: ArgumentMap, *, levels: int = 2) -> Node | None:
-    """The thesis and ``levels`` levels below it, a page of children per claim: 1 + levels queries."""
+    """The thesis and ``levels`` levels below it, a page of children per claim.
+
+    1 + ``levels`` queries, whatever the size of the map.
+    """
     thesis = fetch_thesis(argument_map)
     if thesis is None:
         return None
