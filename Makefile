@@ -75,4 +75,4 @@ check-deploy: venv
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 clean:
-	rm -rf $(VENV) var/test-argmap.sqlite3* .pytest_cache .ruff_cache
+	rm -rf $(VENV) var/test-argmap-*.sqlite3* .pytest_cache .ruff_cache

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from argmap import services
 from argmap.models import ArgumentMap, Claim, Source
+
+
+class ArgumentMapAddForm(forms.ModelForm):
+    thesis = forms.CharField(
+        max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text="The map's thesis."
+    )
+
+    class Meta:
+        model = ArgumentMap
+        fields = ["slug", "title", "description", "source", "visibility", "featured", "owner"]
 
 
 @admin.register(Source)
@@ -57,6 +70,36 @@ class ArgumentMapAdmin(SimpleHistoryAdmin):
         published = Count("claims", filter=Q(claims__status=Claim.Status.PUBLISHED))
         return super().get_queryset(request).annotate(num_claims=published)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ArgumentMapAddForm
+            kwargs["fields"] = [*ArgumentMapAddForm.Meta.fields, "thesis"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj._history_user = request.user
+            obj._change_reason = "Edited in the admin"
+            super().save_model(request, obj, form, change)
+            return
+        # A new map is created with its thesis, through the service that keeps the invariants.
+        created = services.map_create(
+            slug=obj.slug,
+            title=obj.title,
+            description=obj.description,
+            thesis=form.cleaned_data["thesis"],
+            source=obj.source,
+            owner=obj.owner or request.user,
+            featured=obj.featured,
+            visibility=obj.visibility,
+            reason="Created in the admin",
+        )
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
     @admin.display(description="Claims", ordering="num_claims")
     def claim_count(self, obj: ArgumentMap) -> int:
         return obj.num_claims
@@ -82,6 +125,57 @@ class ClaimAdmin(SimpleHistoryAdmin):
         ),
         ("Clock", {"fields": ["version", "changed_in", "created_at", "updated_at"]}),
     ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        # Structure and status change through their own services (move, archive), not this form.
+        return [*self.readonly_fields, "map", "parent", "stance", "status", "position", "author"]
+
+    def save_model(self, request, obj, form, change):
+        """Adds and edits go through the services, so versions, history and anchors stay right."""
+        quote = (
+            services.QuoteInput(
+                exact=obj.quote_exact,
+                prefix=obj.quote_prefix,
+                suffix=obj.quote_suffix,
+                start=obj.quote_start,
+                end=obj.quote_end,
+            )
+            if obj.quote_exact
+            else None
+        )
+        try:
+            if change:
+                saved = services.claim_edit(
+                    claim=obj,
+                    expected_version=form.initial.get("version", obj.version),
+                    text=obj.text,
+                    quote=quote,
+                    by=request.user,
+                    reason="Edited in the admin",
+                )
+            else:
+                saved = services.claim_add(
+                    parent=obj.parent,
+                    stance=obj.stance,
+                    text=obj.text,
+                    quote=quote,
+                    by=request.user,
+                    reason="Added in the admin",
+                )
+        except services.ClaimConflict as conflict:
+            messages.error(
+                request,
+                f"Someone changed this claim meanwhile (now version {conflict.current.version}); "
+                "your edit was not saved. Reopen it to see the current text.",
+            )
+            return
+        except ValidationError as error:
+            messages.error(request, "; ".join(error.messages))
+            return
+        obj.pk = saved.pk
+        obj.refresh_from_db()
 
     @admin.display(description="Text", ordering="text")
     def short_text(self, obj: Claim) -> str:

@@ -209,6 +209,27 @@ class Claim(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("claim_detail", kwargs={"slug": self.map.slug, "pk": self.pk})
 
+    def clean(self) -> None:
+        """A quote anchor, when present, must resolve to exactly its place in the map's source."""
+        from argmap.anchors import AnchorError, resolve_quote
+
+        if self.quote_start is None and self.quote_end is None and not self.quote_exact:
+            return
+        source = self.map.source if self.map_id else None
+        if source is None:
+            raise ValidationError({"quote_exact": "This map has no source article to quote."})
+        try:
+            resolve_quote(
+                source.text,
+                self.quote_exact,
+                prefix=self.quote_prefix,
+                suffix=self.quote_suffix,
+                start=self.quote_start,
+                end=self.quote_end,
+            )
+        except AnchorError as error:
+            raise ValidationError({"quote_exact": str(error)}) from error
+
     @property
     def is_thesis(self) -> bool:
         return self.parent_id is None

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from argmap.anchors import AnchorError, Quote, resolve_quote
 from argmap.interchange import Plan
@@ -308,3 +309,65 @@ def map_import(
         )
         ids.update((planned.key, obj.pk) for planned, obj in zip(level, created, strict=True))
     return argument_map
+
+
+class ClaimConflict(Exception):
+    """The claim changed since the version an edit was based on; carries the current claim."""
+
+    def __init__(self, current: Claim):
+        self.current = current
+        super().__init__(f"Claim {current.pk} is at version {current.version}.")
+
+
+@retry_on_conflict
+@transaction.atomic
+def claim_edit(
+    *,
+    claim: Claim,
+    expected_version: int,
+    text: str,
+    quote: QuoteInput | None,
+    by=None,
+    reason: str = "",
+) -> Claim:
+    """Change a claim's text and quote if nobody changed it since ``expected_version``.
+
+    The update is conditional (``WHERE version = expected``); on a mismatch ClaimConflict carries
+    the current claim so the caller can show it beside the user's draft. A history row is written
+    explicitly because ``QuerySet.update`` bypasses django-simple-history.
+    """
+    cleaned = _clean_text(text)
+    version = _lock_map_and_tick(claim.map_id)
+    current = Claim.objects.select_related("map__source").get(pk=claim.pk)
+    if current.version != expected_version:
+        raise ClaimConflict(current)
+    if current.parent_id is not None:
+        siblings = (
+            Claim.objects.filter(parent_id=current.parent_id)
+            .exclude(pk=current.pk)
+            .exclude(status=Claim.Status.ARCHIVED)
+            .values_list("text", flat=True)
+        )
+        if any(cleaned.casefold() == sibling.casefold() for sibling in siblings):
+            raise ValidationError({"text": CLAIM_DUPLICATE_SIBLING})
+    resolved = _resolve(current.map.source, quote)
+    _apply_quote(current, resolved)
+    current.text = cleaned
+    updated = Claim.objects.filter(pk=current.pk, version=expected_version).update(
+        text=cleaned,
+        quote_exact=current.quote_exact,
+        quote_prefix=current.quote_prefix,
+        quote_suffix=current.quote_suffix,
+        quote_start=current.quote_start,
+        quote_end=current.quote_end,
+        version=F("version") + 1,
+        changed_in=version,
+        updated_at=timezone.now(),
+    )
+    if updated != 1:
+        raise ClaimConflict(Claim.objects.get(pk=current.pk))
+    current.refresh_from_db()
+    Claim.history.bulk_history_create(
+        [current], update=True, default_user=by, default_change_reason=reason or "Claim edited"
+    )
+    return current

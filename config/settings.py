@@ -96,12 +96,14 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
-    # Tests get a file database too: concurrency tests need real connections to one file.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-argmap.sqlite3")}
+    # Tests get a file database too: concurrency tests need real connections to one file. The
+    # process id keeps simultaneous test runs (and xdist workers) apart.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-argmap-{os.getpid()}.sqlite3")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Under ASGI persistent connections leak across threads: use psycopg's pool instead.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 10, "timeout": 10}}
+    DATABASES["default"]["TEST"] = {"NAME": f"test_argmap_{os.getpid()}"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
