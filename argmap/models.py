@@ -169,6 +169,11 @@ class Claim(models.Model):
     version = models.PositiveIntegerField(default=1)
     # The map version of this claim's last change.
     changed_in = models.PositiveBigIntegerField(default=0)
+    # When archiving a subtree sweeps this claim along, the root it was archived with; restoring
+    # that root restores exactly the claims it swept (not ones archived on their own before).
+    archived_with = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     quote_exact = models.TextField(blank=True)
     quote_prefix = models.CharField(max_length=64, blank=True)
     quote_suffix = models.CharField(max_length=64, blank=True)

@@ -17,6 +17,7 @@ from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from argmap import tree
 from argmap.anchors import AnchorError, Quote, resolve_quote
 from argmap.interchange import Plan
 from argmap.models import ArgumentMap, Claim, Source, text_sha256
@@ -371,3 +372,151 @@ def claim_edit(
         [current], update=True, default_user=by, default_change_reason=reason or "Claim edited"
     )
     return current
+
+
+CLAIM_THESIS_FIXED = "The thesis cannot be moved, archived or reordered."
+CLAIM_MOVE_INTO_SUBTREE = "A claim cannot move under itself or under one of its own descendants."
+CLAIM_NOT_ARCHIVED = "Only an archived claim can be restored."
+CLAIM_RESTORE_PARENT_FIRST = "Its parent is archived: restore the parent first."
+CLAIM_ALREADY_ARCHIVED = "The claim is already archived."
+CLAIM_REVERT_OTHER = "That version belongs to another claim."
+
+
+def _touch(claim_ids: list[int | None], version: int) -> None:
+    """Mark claims whose children changed, so live readers re-render their counts."""
+    ids = [pk for pk in claim_ids if pk is not None]
+    if ids:
+        Claim.objects.filter(pk__in=ids).update(changed_in=version)
+
+
+@retry_on_conflict
+@transaction.atomic
+def claim_move(*, claim: Claim, new_parent: Claim, stance: str, by=None, reason: str = "") -> Claim:
+    """Move a claim with its subtree under another claim of the same map.
+
+    The map row is locked first and ancestry is re-checked after the lock, so two concurrent
+    moves cannot build a cycle between them.
+    """
+    if stance not in Claim.Stance.values:
+        raise ValidationError({"stance": CLAIM_STANCE_REQUIRED})
+    version = _lock_map_and_tick(claim.map_id)
+    current = Claim.objects.get(pk=claim.pk)
+    target = Claim.objects.get(pk=new_parent.pk)
+    if current.parent_id is None:
+        raise ValidationError(CLAIM_THESIS_FIXED)
+    if target.map_id != current.map_id:
+        raise ValidationError({"parent": CLAIM_PARENT_OTHER_MAP})
+    if target.status != Claim.Status.PUBLISHED:
+        raise ValidationError({"parent": CLAIM_PARENT_NOT_OPEN})
+    if target.pk == current.pk or current.pk in tree.ancestor_ids(target.pk):
+        raise ValidationError({"parent": CLAIM_MOVE_INTO_SUBTREE})
+    old_parent = current.parent_id
+    if old_parent != target.pk:
+        current.position = Claim.next_position(target.pk)
+    current.parent = target
+    current.stance = stance
+    current.changed_in = version
+    _save_with_history(current, by=by, reason=reason or "Claim moved")
+    _touch([old_parent, target.pk], version)
+    return current
+
+
+@retry_on_conflict
+@transaction.atomic
+def claim_reorder(*, claim: Claim, offset: int, by=None, reason: str = "") -> Claim:
+    """Move a claim ``offset`` places among its siblings (-1 up, +1 down), clamped to the ends."""
+    version = _lock_map_and_tick(claim.map_id)
+    current = Claim.objects.get(pk=claim.pk)
+    if current.parent_id is None:
+        raise ValidationError(CLAIM_THESIS_FIXED)
+    siblings = list(Claim.objects.children_of(current.parent_id))
+    index = next(i for i, sibling in enumerate(siblings) if sibling.pk == current.pk)
+    siblings.insert(max(0, min(len(siblings) - 1, index + offset)), siblings.pop(index))
+    for position, sibling in enumerate(siblings):
+        if sibling.position != position:
+            sibling.position = position
+            sibling.changed_in = version
+            _save_with_history(sibling, by=by, reason=reason or "Claims reordered")
+    _touch([current.parent_id], version)
+    return Claim.objects.get(pk=current.pk)
+
+
+@retry_on_conflict
+@transaction.atomic
+def claim_archive(*, claim: Claim, by=None, reason: str = "") -> list[int]:
+    """Archive a claim together with its subtree; return the ids archived. Restorable."""
+    version = _lock_map_and_tick(claim.map_id)
+    current = Claim.objects.get(pk=claim.pk)
+    if current.parent_id is None:
+        raise ValidationError(CLAIM_THESIS_FIXED)
+    if current.status == Claim.Status.ARCHIVED:
+        raise ValidationError(CLAIM_ALREADY_ARCHIVED)
+    swept = Claim.objects.filter(pk__in=tree.subtree_ids(current.pk)).exclude(
+        status=Claim.Status.ARCHIVED
+    )
+    ids = list(swept.values_list("pk", flat=True))
+    Claim.objects.filter(pk__in=ids).update(
+        status=Claim.Status.ARCHIVED, archived_with=current.pk, changed_in=version
+    )
+    Claim.history.bulk_history_create(
+        list(Claim.objects.filter(pk__in=ids)),
+        update=True,
+        default_user=by,
+        default_change_reason=reason or "Archived",
+    )
+    _touch([current.parent_id], version)
+    return ids
+
+
+@retry_on_conflict
+@transaction.atomic
+def claim_restore(*, claim: Claim, by=None, reason: str = "") -> list[int]:
+    """Restore an archived claim and exactly the claims its archiving swept along."""
+    version = _lock_map_and_tick(claim.map_id)
+    current = Claim.objects.select_related("parent").get(pk=claim.pk)
+    if current.status != Claim.Status.ARCHIVED:
+        raise ValidationError(CLAIM_NOT_ARCHIVED)
+    if current.parent is not None and current.parent.status == Claim.Status.ARCHIVED:
+        raise ValidationError(CLAIM_RESTORE_PARENT_FIRST)
+    root = current.archived_with_id or current.pk
+    swept = Claim.objects.filter(map_id=current.map_id, archived_with=root)
+    ids = list(swept.values_list("pk", flat=True)) or [current.pk]
+    Claim.objects.filter(pk__in=ids).update(
+        status=Claim.Status.PUBLISHED, archived_with=None, changed_in=version
+    )
+    Claim.history.bulk_history_create(
+        list(Claim.objects.filter(pk__in=ids)),
+        update=True,
+        default_user=by,
+        default_change_reason=reason or "Restored",
+    )
+    _touch([current.parent_id], version)
+    return ids
+
+
+def claim_revert(
+    *, claim: Claim, history_id: int, expected_version: int, by=None, reason: str = ""
+) -> Claim:
+    """Bring back the text and quote of an earlier version; the revert is itself a new version."""
+    record = Claim.history.filter(history_id=history_id).first()
+    if record is None or record.id != claim.pk:
+        raise ValidationError(CLAIM_REVERT_OTHER)
+    quote = (
+        QuoteInput(
+            exact=record.quote_exact,
+            prefix=record.quote_prefix,
+            suffix=record.quote_suffix,
+            start=record.quote_start,
+            end=record.quote_end,
+        )
+        if record.quote_start is not None
+        else None
+    )
+    return claim_edit(
+        claim=claim,
+        expected_version=expected_version,
+        text=record.text,
+        quote=quote,
+        by=by,
+        reason=reason or f"Reverted to version {record.version}",
+    )

@@ -124,22 +124,42 @@ def fetch_first_view(argument_map: ArgumentMap, *, levels: int = 2) -> Node | No
     return thesis
 
 
-def fetch_ancestors(claim_id: int) -> list[tuple[int, str, str]]:
-    """(id, stance, text) from the thesis down to the claim's parent, in one recursive query."""
+def _walk(claim_id: int, *, upward: bool) -> list[tuple[int, str, str, int]]:
+    """(id, stance, text, depth) of a claim's ancestors or descendants, in one recursive query.
+
+    Depth counts from the claim (0) outward; the depth cap stops a corrupt (cyclic) chain.
+    """
     table = Claim._meta.db_table
+    join = "c.id = walk.parent_id" if upward else "c.parent_id = walk.id"
     sql = f"""
-        WITH RECURSIVE chain(id, parent_id, stance, text, depth) AS (
+        WITH RECURSIVE walk(id, parent_id, stance, text, depth) AS (
             SELECT id, parent_id, stance, text, 0 FROM {table} WHERE id = %s
             UNION ALL
-            SELECT c.id, c.parent_id, c.stance, c.text, chain.depth + 1
-            FROM {table} c JOIN chain ON c.id = chain.parent_id
-            WHERE chain.depth < 10000
+            SELECT c.id, c.parent_id, c.stance, c.text, walk.depth + 1
+            FROM {table} c JOIN walk ON {join}
+            WHERE walk.depth < 100000
         )
-        SELECT id, stance, text FROM chain WHERE depth > 0 ORDER BY depth DESC
-    """
+        SELECT id, stance, text, depth FROM walk ORDER BY depth
+    """  # the table name and join are ours; the id is a parameter
     with connection.cursor() as cursor:
         cursor.execute(sql, [claim_id])
         return list(cursor.fetchall())
+
+
+def fetch_ancestors(claim_id: int) -> list[tuple[int, str, str]]:
+    """(id, stance, text) from the thesis down to the claim's parent."""
+    rows = _walk(claim_id, upward=True)[1:]
+    return [(pk, stance, text) for pk, stance, text, _ in reversed(rows)]
+
+
+def ancestor_ids(claim_id: int) -> list[int]:
+    """The ids above a claim, nearest first."""
+    return [row[0] for row in _walk(claim_id, upward=True)[1:]]
+
+
+def subtree_ids(claim_id: int) -> list[int]:
+    """The claim and everything below it, whatever their status."""
+    return [row[0] for row in _walk(claim_id, upward=False)]
 
 
 def fetch_highlights(argument_map: ArgumentMap) -> list[tuple[int, int, list[int]]]:
