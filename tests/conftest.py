@@ -1,0 +1,159 @@
+"""Shared fixtures: a fixed cast of users, the seeded Kaliningrad map and a small-map factory.
+
+Browser fixtures (Playwright) live in ``tests/browser/conftest.py``, not here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.management import call_command
+
+from argmap import services
+from argmap.models import ArgumentMap, Claim, Source
+
+PASSWORD = "correct-horse-battery-staple-42"
+
+# A small article for maps that quote a source. Every sentence is unique, so quotes resolve.
+ARTICLE = (
+    "Cities should ban cars from their centres\n"
+    "Car-free streets are safer for children and older people.\n"
+    "Shops on pedestrian streets often report higher sales. Critics say deliveries get harder.\n"
+    "- Air quality improves within months\n"
+    "- Noise drops sharply at night\n"
+    "Some residents worry about losing parking near their homes."
+)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 takes seconds here per user; the tests are not about hash strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """The article cache outlives a test's transaction; start every test from an empty one."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _user(username: str, **extra):
+    return get_user_model().objects.create_user(
+        username=username, email=f"{username}@example.test", password=PASSWORD, **extra
+    )
+
+
+@pytest.fixture
+def owner(db):
+    return _user("olivia-owner")
+
+
+@pytest.fixture
+def writer(db):
+    return _user("walter-writer")
+
+
+@pytest.fixture
+def viewer(db):
+    return _user("vera-viewer")
+
+
+@pytest.fixture
+def moderator(db):
+    return _user("mona-moderator")
+
+
+@pytest.fixture
+def stranger(db):
+    return _user("sam-stranger")
+
+
+@pytest.fixture
+def staff(db):
+    """A staff member who is not a superuser (a curator)."""
+    return _user("carl-curator", is_staff=True)
+
+
+@pytest.fixture
+def admin_user(db):
+    """A superuser. Overrides pytest-django's fixture so the cast shares one password."""
+    return get_user_model().objects.create_superuser(
+        username="ada-admin", email="ada-admin@example.test", password=PASSWORD
+    )
+
+
+@pytest.fixture
+def seeded_map(db) -> ArgumentMap:
+    """The Kaliningrad map, loaded by the seed command exactly as `make seed` does."""
+    call_command("seed", verbosity=0)
+    return ArgumentMap.objects.select_related("source").get(slug="kaliningrad")
+
+
+ClaimSpec = tuple[str | None, str, str] | tuple[str | None, str, str, str]
+
+
+@pytest.fixture
+def make_map(db, owner) -> Callable[..., ArgumentMap]:
+    """Build a small map through the services.
+
+    ``claims`` is a sequence of ``(parent_text, stance, text)`` or
+    ``(parent_text, stance, text, quote_exact)``; ``parent_text`` None means the thesis. Parents
+    must come before their children. ``source_text`` attaches an article to quote from.
+    """
+    numbers = itertools.count(1)
+
+    def make(
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        thesis: str = "Cities should ban cars from their centres.",
+        thesis_quote: str | None = None,
+        claims: Iterable[ClaimSpec] = (),
+        source_text: str | None = None,
+        owner=owner,
+        visibility: str = ArgumentMap.Visibility.PUBLIC,
+        featured: bool = False,
+    ) -> ArgumentMap:
+        number = next(numbers)
+        source: Source | None = None
+        if source_text is not None:
+            source = services.source_create(title=f"Article {number}", text=source_text, by=owner)
+        argument_map = services.map_create(
+            slug=slug or f"map-{number}",
+            title=title or f"Map number {number}",
+            thesis=thesis,
+            thesis_quote=services.QuoteInput(exact=thesis_quote) if thesis_quote else None,
+            source=source,
+            owner=owner,
+            visibility=visibility,
+            featured=featured,
+        )
+        by_text = {None: Claim.objects.get(map=argument_map, parent__isnull=True)}
+        for spec in claims:
+            parent_text, stance, text, *quote = spec
+            by_text[text] = services.claim_add(
+                parent=by_text[parent_text],
+                stance=stance,
+                text=text,
+                by=owner,
+                quote=services.QuoteInput(exact=quote[0]) if quote else None,
+            )
+        argument_map.refresh_from_db()
+        return argument_map
+
+    return make
+
+
+def claim_by_text(argument_map: ArgumentMap, text: str) -> Claim:
+    return Claim.objects.get(map=argument_map, text=text)
+
+
+def fan(parent: str | None, stance: str, texts: Sequence[str]) -> list[ClaimSpec]:
+    """Claim specs for several children of one parent."""
+    return [(parent, stance, text) for text in texts]
