@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -109,14 +110,46 @@ class ArgumentMapAdmin(SimpleHistoryAdmin):
         return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj.get_absolute_url())
 
 
+class ClaimAdminForm(forms.ModelForm):
+    class Meta:
+        model = Claim
+        fields = [
+            "map",
+            "parent",
+            "stance",
+            "text",
+            "status",
+            "position",
+            "author",
+            "quote_exact",
+            "quote_start",
+            "quote_end",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A quote is exact text: leading and trailing spaces are part of it.
+        if "quote_exact" in self.fields:
+            self.fields["quote_exact"].strip = False
+
+
 @admin.register(Claim)
 class ClaimAdmin(SimpleHistoryAdmin):
+    form = ClaimAdminForm
     list_display = ["short_text", "map", "stance", "status", "parent_link", "position", "version"]
     list_filter = ["status", "stance", "map"]
     list_select_related = ["map", "parent"]
     search_fields = ["text", "quote_exact", "map__title", "map__slug"]
     raw_id_fields = ["map", "parent", "author"]
-    readonly_fields = ["version", "changed_in", "created_at", "updated_at"]
+    # The quote's context is derived from its offsets by the service; it is shown, not typed.
+    readonly_fields = [
+        "version",
+        "changed_in",
+        "created_at",
+        "updated_at",
+        "quote_prefix",
+        "quote_suffix",
+    ]
     fieldsets = [
         (None, {"fields": ["map", "parent", "stance", "text", "status", "position", "author"]}),
         (
@@ -135,13 +168,7 @@ class ClaimAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         """Adds and edits go through the services, so versions, history and anchors stay right."""
         quote = (
-            services.QuoteInput(
-                exact=obj.quote_exact,
-                prefix=obj.quote_prefix,
-                suffix=obj.quote_suffix,
-                start=obj.quote_start,
-                end=obj.quote_end,
-            )
+            services.QuoteInput(exact=obj.quote_exact, start=obj.quote_start, end=obj.quote_end)
             if obj.quote_exact
             else None
         )
@@ -165,6 +192,7 @@ class ClaimAdmin(SimpleHistoryAdmin):
                     reason="Added in the admin",
                 )
         except services.ClaimConflict as conflict:
+            request._argmap_not_saved = True
             messages.error(
                 request,
                 f"Someone changed this claim meanwhile (now version {conflict.current.version}); "
@@ -172,10 +200,22 @@ class ClaimAdmin(SimpleHistoryAdmin):
             )
             return
         except ValidationError as error:
+            request._argmap_not_saved = True
             messages.error(request, "; ".join(error.messages))
             return
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+    def response_change(self, request, obj):
+        # A refused edit must not be reported as saved: back to the form, with the reason shown.
+        if getattr(request, "_argmap_not_saved", False):
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_change(request, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_argmap_not_saved", False):
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_add(request, obj, post_url_continue)
 
     @admin.display(description="Text", ordering="text")
     def short_text(self, obj: Claim) -> str:

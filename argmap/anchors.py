@@ -25,6 +25,7 @@ QUOTE_OFFSETS_MISMATCH = (
     "The offsets {start}..{end} do not point at the quote in the source text (it reads {found!r})."
 )
 QUOTE_CONTEXT_MISMATCH = "The quote's prefix/suffix does not match the source text around it."
+QUOTE_OFFSETS_NOT_INTEGERS = "The quote's start and end offsets must be whole numbers."
 
 
 class AnchorError(ValueError):
@@ -81,12 +82,14 @@ def resolve_quote(
     Offsets, when given, must point at ``exact`` (a stale or forged anchor is refused). Without
     offsets the quote must occur once, or once with the given prefix/suffix around it.
     """
-    if not exact:
+    if not isinstance(exact, str) or not exact:
         raise AnchorError(QUOTE_EMPTY)
     if start is not None or end is not None:
         if start is None or end is None:
             raise AnchorError("Give both start and end offsets, or neither.")
-        if start < 0 or end > len(text) or text[start:end] != exact:
+        if type(start) is not int or type(end) is not int:
+            raise AnchorError(QUOTE_OFFSETS_NOT_INTEGERS)
+        if not 0 <= start < end <= len(text) or text[start:end] != exact:
             found = text[max(0, start) : max(0, end)] if start <= end else ""
             raise AnchorError(QUOTE_OFFSETS_MISMATCH.format(start=start, end=end, found=found))
         if (prefix and not text[:start].endswith(prefix)) or (
@@ -235,7 +238,11 @@ def render_article(text: str, highlights: Sequence[Highlight], claim_url: str) -
             html.append("</ul>")
             in_list = False
         content_start = line_start + (body.index("- ") + 2 if kind == "li" else 0)
-        html.append(f"<{kind}>{render_range(content_start, line_start + len(body))}</{kind}>")
+        # data-offset lets the browser turn a text selection back into source offsets.
+        html.append(
+            f'<{kind} data-offset="{content_start}">'
+            f"{render_range(content_start, line_start + len(body))}</{kind}>"
+        )
     if in_list:
         html.append("</ul>")
     return "\n".join(html)

@@ -36,6 +36,7 @@ DOC_QUOTE_NO_SOURCE = "claim {id!r}: has a quote but the document has no source 
 DOC_BAD_STATUS = "claim {id!r}: unknown status {status!r}."
 DOC_SOURCE_FILE = "source: cannot read text_file {path!r}: {problem}"
 DOC_MISSING = "{where}: {key!r} is required."
+DOC_BAD_TYPE = "{where}: {key!r} must be {expected}."
 DOC_DUPLICATE_SIBLING = (
     "claim {id!r}: the same text already stands under {parent!r} (claim {other!r})."
 )
@@ -94,6 +95,9 @@ def plan_document(document: Any, *, base_dir: Path | None = None) -> Plan:
     if found_format != FORMAT:
         errors.append(DOC_BAD_FORMAT.format(found=found_format, expected=FORMAT))
     meta = document.get("map") or {}
+    if not isinstance(meta, dict):
+        errors.append(DOC_BAD_TYPE.format(where="document", key="map", expected="an object"))
+        meta = {}
     for key in ("slug", "title"):
         if not meta.get(key):
             errors.append(DOC_MISSING.format(where="map", key=key))
@@ -161,7 +165,13 @@ def plan_document(document: Any, *, base_dir: Path | None = None) -> Plan:
 def _read_source(raw: Any, base_dir: Path | None, errors: list[str]) -> dict[str, Any] | None:
     if not raw:
         return None
+    if not isinstance(raw, dict):
+        errors.append(DOC_BAD_TYPE.format(where="document", key="source", expected="an object"))
+        return None
     text = raw.get("text")
+    if text is not None and not isinstance(text, str):
+        errors.append(DOC_BAD_TYPE.format(where="source", key="text", expected="a string"))
+        return None
     if text is None and raw.get("text_file"):
         path = (base_dir or Path.cwd()) / raw["text_file"]
         try:
@@ -173,11 +183,19 @@ def _read_source(raw: Any, base_dir: Path | None, errors: list[str]) -> dict[str
         errors.append(DOC_MISSING.format(where="source", key="text"))
         return None
     published = raw.get("published")
+    if published:
+        try:
+            published = date.fromisoformat(published)
+        except (TypeError, ValueError):
+            errors.append(
+                DOC_BAD_TYPE.format(where="source", key="published", expected="a YYYY-MM-DD date")
+            )
+            return None
     return {
         "title": str(raw.get("title") or ""),
         "publisher": str(raw.get("publisher") or ""),
         "url": str(raw.get("url") or ""),
-        "published": date.fromisoformat(published) if published else None,
+        "published": published or None,
         "text": text,
     }
 
@@ -186,6 +204,11 @@ def _plan_quote(
     key: str, raw: Any, text: str | None, has_source: bool, errors: list[str]
 ) -> Quote | None:
     if not raw:
+        return None
+    if not isinstance(raw, dict):
+        errors.append(
+            DOC_BAD_TYPE.format(where=f"claim {key!r}", key="quote", expected="an object")
+        )
         return None
     if text is None:
         if not has_source:

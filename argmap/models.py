@@ -202,7 +202,11 @@ class Claim(models.Model):
             ),
             models.CheckConstraint(
                 condition=(Q(quote_start__isnull=True) & Q(quote_end__isnull=True))
-                | Q(quote_end__gt=F("quote_start")),
+                | (
+                    Q(quote_start__isnull=False)
+                    & Q(quote_end__isnull=False)
+                    & Q(quote_end__gt=F("quote_start"))
+                ),
                 name="claim_quote_offsets",
             ),
             models.CheckConstraint(condition=~Q(parent=F("pk")), name="claim_not_own_parent"),
@@ -223,12 +227,14 @@ class Claim(models.Model):
         source = self.map.source if self.map_id else None
         if source is None:
             raise ValidationError({"quote_exact": "This map has no source article to quote."})
+        has_offsets = self.quote_start is not None or self.quote_end is not None
         try:
+            # With offsets the context is derived from the source; it is checked only without.
             resolve_quote(
                 source.text,
                 self.quote_exact,
-                prefix=self.quote_prefix,
-                suffix=self.quote_suffix,
+                prefix="" if has_offsets else self.quote_prefix,
+                suffix="" if has_offsets else self.quote_suffix,
                 start=self.quote_start,
                 end=self.quote_end,
             )

@@ -39,7 +39,10 @@ def _article(argument_map: ArgumentMap) -> dict[str, object] | None:
     source = argument_map.source
     if source is None:
         return None
-    key = f"argmap:article:{argument_map.pk}:{argument_map.version}:{source.sha256[:16]}"
+    key = (
+        f"argmap:article:{argument_map.pk}:{argument_map.slug}:{argument_map.version}:"
+        f"{source.sha256[:16]}"
+    )
     cached = cache.get(key)
     if cached is None:
         spans = tree.fetch_highlights(argument_map)
@@ -94,7 +97,7 @@ def claim_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     offset = _int_param(request, "offset", 0, low=0, high=max(node.child_count - 1, 0))
     children = tree.fetch_children([node.id], offset=offset).get(node.id, [])
     renderer = tree.TreeRenderer(argument_map.slug)
-    children_html = mark_safe(renderer.children_page(node, children, 2, offset))
+    children_html = mark_safe(renderer.children_page(node, children, 1, offset))
     context = {
         "map": argument_map,
         "claim": claim,
@@ -125,14 +128,14 @@ def claim_children(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse
     """The children of a claim, a page at a time, as tree items for an htmx expand."""
     if not request.htmx:
         url = f"/maps/{slug}/claims/{pk}/"
-        offset = request.GET.get("offset")
-        return redirect(f"{url}?offset={int(offset)}" if offset and offset.isdigit() else url)
+        offset = _int_param(request, "offset", 0, low=0, high=2**31 - 1)
+        return redirect(f"{url}?offset={offset}" if offset else url)
     argument_map = _get_map(request, slug)
     node = tree.fetch_claim(argument_map, pk)
     if node is None:
         raise Http404("No such claim in this map.")
     offset = _int_param(request, "offset", 0, low=0, high=max(node.child_count, 0))
-    level = _int_param(request, "level", 2, low=2, high=10_000)
+    level = _int_param(request, "level", 2, low=1, high=10_000)
     children = tree.fetch_children([node.id], offset=offset).get(node.id, [])
     renderer = tree.TreeRenderer(argument_map.slug, page_size=settings.ARGMAP_PAGE_SIZE)
     return HttpResponse(renderer.children_page(node, children, level, offset))

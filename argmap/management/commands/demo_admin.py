@@ -6,7 +6,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 USERNAME = "admin"
 
@@ -18,6 +18,11 @@ class Command(BaseCommand):
         password_file = settings.VAR_DIR / "demo-admin-password.txt"
         User = get_user_model()
         user = User.objects.filter(username=USERNAME).first()
+        if user is not None and not user.is_superuser:
+            raise CommandError(
+                f"An ordinary account named {USERNAME!r} exists; not taking it over. "
+                "Rename it or create a superuser with 'manage.py createsuperuser'."
+            )
         if user is not None and password_file.exists():
             password = password_file.read_text().strip()
             if not user.check_password(password):
