@@ -34,3 +34,21 @@ def can_view_map(user, argument_map: ArgumentMap) -> bool:
 
 def can_create_map(user) -> bool:
     return user.is_authenticated and user.is_staff
+
+
+# -- writing (for now every signed-in user may write; per-map roles arrive with moderation) --
+
+
+def can_add_claim(user, argument_map: ArgumentMap) -> bool:
+    return (
+        user.is_authenticated
+        and can_view_map(user, argument_map)
+        and argument_map.status == argument_map.Status.OPEN
+    )
+
+
+def can_change_claim(user, claim) -> bool:
+    """Edit, move, reorder, archive, restore and revert: the claim's author, or site staff."""
+    if not can_add_claim(user, claim.map):
+        return False
+    return user.is_staff or (claim.author_id is not None and claim.author_id == user.pk)

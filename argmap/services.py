@@ -17,7 +17,7 @@ from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from argmap import tree
+from argmap import bus, tree
 from argmap.anchors import AnchorError, Quote, resolve_quote
 from argmap.interchange import Plan
 from argmap.models import ArgumentMap, Claim, Source, text_sha256
@@ -95,7 +95,9 @@ def _lock_map_and_tick(map_id: int) -> int:
     """
     ArgumentMap.objects.select_for_update().filter(pk=map_id).values_list("pk").get()
     ArgumentMap.objects.filter(pk=map_id).update(version=F("version") + 1)
-    return ArgumentMap.objects.filter(pk=map_id).values_list("version", flat=True).get()
+    version = ArgumentMap.objects.filter(pk=map_id).values_list("version", flat=True).get()
+    bus.announce(map_id, version)
+    return version
 
 
 def _clean_text(text: str) -> str:
@@ -283,7 +285,11 @@ def map_import(
         reason=reason,
     )
     version = _lock_map_and_tick(argument_map.pk)
-    ids = {thesis.key: argument_map.claims.get().pk}
+    thesis_claim = argument_map.claims.get()
+    if thesis.status != thesis_claim.status:
+        thesis_claim.status = thesis.status
+        _save_with_history(thesis_claim, by=owner, reason=reason)
+    ids = {thesis.key: thesis_claim.pk}
     positions: dict[str, int] = {}
     # Claims come parents-first; create them depth by depth so each level knows its parents' ids.
     for depth in sorted({claim.depth for claim in rest}):

@@ -34,6 +34,8 @@ class Node:
     text: str
     quote_start: int | None
     quote_end: int | None
+    position: int
+    author_id: int | None
     supports: int
     counters: int
     children: list[Node] = field(default_factory=list)
@@ -43,7 +45,16 @@ class Node:
         return self.supports + self.counters
 
 
-_NODE_FIELDS = ("pk", "parent_id", "stance", "text", "quote_start", "quote_end")
+_NODE_FIELDS = (
+    "pk",
+    "parent_id",
+    "stance",
+    "text",
+    "quote_start",
+    "quote_end",
+    "position",
+    "author_id",
+)
 
 
 def _child_count(stance: str) -> Coalesce:
@@ -177,6 +188,29 @@ def fetch_highlights(argument_map: ArgumentMap) -> list[tuple[int, int, list[int
     return [(start, end, ids) for (start, end), ids in spans.items()]
 
 
+@dataclass(slots=True)
+class Change:
+    """A claim changed since some map version: its node when visible, None when it is gone."""
+
+    id: int
+    parent_id: int | None
+    position: int
+    node: Node | None
+
+
+def fetch_changes(argument_map: ArgumentMap, *, since: int, limit: int) -> list[Change]:
+    """Claims whose last change is newer than map version ``since``, parents before children."""
+    changed = Claim.objects.filter(map=argument_map, changed_in__gt=since)
+    rows = list(
+        changed.order_by("changed_in", "pk").values_list("pk", "parent_id", "position", "status")[
+            :limit
+        ]
+    )
+    visible_ids = [pk for pk, _, _, status in rows if status == Claim.Status.PUBLISHED]
+    nodes = {node.id: node for node in _nodes(Claim.objects.filter(pk__in=visible_ids))}
+    return [Change(pk, parent, position, nodes.get(pk)) for pk, parent, position, _ in rows]
+
+
 class TreeRenderer:
     """Renders nodes as WAI-ARIA tree items. URLs are formatted from prefixes built once."""
 
@@ -190,58 +224,67 @@ class TreeRenderer:
         return "".join(self.node(node, level) for node in nodes)
 
     def node(self, node: Node, level: int) -> str:
+        """A tree item: its row, then its group of children (empty and hidden until loaded).
+
+        ``level`` 0 means unknown (a live update); the browser fixes ``aria-level`` on insert.
+        """
         pk = node.id
-        url = self.claim_url.format(id=pk)
-        label, title = STANCE_LABELS[node.stance]
-        stance_class = node.stance or "thesis"
         quote = (
             f' data-quote-start="{node.quote_start}" data-quote-end="{node.quote_end}"'
             if node.quote_start is not None
             else ""
         )
-        loaded = bool(node.children)
+        loaded = bool(node.children) or not node.child_count
+        aria = ""
         if node.child_count:
-            expanded = "true" if loaded else "false"
-            aria = f' aria-expanded="{expanded}"'
+            aria = f' aria-expanded="{"true" if node.children else "false"}"'
+        body = (
+            self.nodes(node.children, level + 1) + self.more(node, len(node.children), level)
+            if node.children
+            else ""
+        )
+        hidden = "" if node.children else " hidden"
+        loaded_attr = ' data-loaded="true"' if loaded else ""
+        return (
+            f'<li role="treeitem" id="claim-{pk}" class="claim {node.stance or "thesis"}" '
+            f'aria-level="{level}"{aria} tabindex="-1" data-claim="{pk}" '
+            f'data-position="{node.position}" data-author="{node.author_id or ""}"{quote} '
+            f'aria-labelledby="text-{pk}">{self.row(node, level=level)}'
+            f'<ul role="group" id="group-{pk}" class="group"{hidden}{loaded_attr}>{body}</ul></li>'
+        )
+
+    def row(self, node: Node, *, level: int = 0, oob: bool = False) -> str:
+        """The claim's own line: toggle, stance, text, counts and permalink."""
+        pk = node.id
+        url = self.claim_url.format(id=pk)
+        label, title = STANCE_LABELS[node.stance]
+        if node.child_count:
+            level_param = f"?level={level + 1}" if level else ""
             toggle = (
                 f'<a class="toggle" href="{url}" '
-                f'hx-get="{self.children_url.format(id=pk)}?level={level + 1}" '
+                f'hx-get="{self.children_url.format(id=pk)}{level_param}" '
                 f'hx-trigger="argmap:load" hx-target="#group-{pk}" hx-swap="innerHTML" '
                 f'tabindex="-1" aria-hidden="true" title="Show or hide the claims under this">'
                 f'<span class="chevron"></span></a>'
             )
-            group_body = (
-                self.nodes(node.children, level + 1) + self.more(node, len(node.children), level)
-                if loaded
-                else ""
-            )
-            hidden = "" if loaded else " hidden"
-            loaded_attr = ' data-loaded="true"' if loaded else ""
-            group = (
-                f'<ul role="group" id="group-{pk}" class="group"{hidden}{loaded_attr}>'
-                f"{group_body}</ul>"
-            )
         else:
-            aria = toggle = group = ""
             toggle = '<span class="toggle leaf" aria-hidden="true"></span>'
-        counts = self.counts(node)
+        swap = ' hx-swap-oob="true"' if oob else ""
         return (
-            f'<li role="treeitem" id="claim-{pk}" class="claim {stance_class}" '
-            f'aria-level="{level}"{aria} tabindex="-1" data-claim="{pk}"{quote} '
-            f'aria-labelledby="text-{pk}">'
-            f'<div class="claim-row">{toggle}'
+            f'<div class="claim-row" id="row-{pk}"{swap}>{toggle}'
             f'<span class="stance" title="{title}">{label}</span>'
             f'<span class="claim-text" id="text-{pk}">{escape(node.text)}</span>'
-            f'<span class="claim-meta">{counts}'
+            f'<span class="claim-meta">{self.counts(node)}'
             f'<a class="permalink" href="{url}" tabindex="-1" title="Permalink">#{pk}</a>'
-            f"</span></div>{group}</li>"
+            f"</span></div>"
         )
 
     def counts(self, node: Node) -> str:
         if not node.child_count:
-            return ""
+            return f'<span class="counts" id="counts-{node.id}"></span>'
         return (
-            f'<span class="counts" title="{node.supports} pro, {node.counters} con">'
+            f'<span class="counts" id="counts-{node.id}" '
+            f'title="{node.supports} pro, {node.counters} con">'
             f'<span class="count-pro">{node.supports} pro</span> '
             f'<span class="count-con">{node.counters} con</span></span>'
         )

@@ -587,8 +587,11 @@ def test_pages_have_no_inline_styles_or_handlers_that_the_csp_would_block(
 
 def test_every_htmx_link_keeps_an_href_that_works_without_javascript(client, wide_map):
     html = _text(client.get("/maps/wide/"))
-    links = [attrs for tag, attrs in _elements(html) if "hx-get" in attrs]
+    links = [attrs for tag, attrs in _elements(html) if tag == "a" and "hx-get" in attrs]
     assert len(links) >= 2  # expand toggles and "show more"
+    # The only non-link that fetches is the background pull of live changes.
+    others = [attrs for tag, attrs in _elements(html) if tag != "a" and "hx-get" in attrs]
+    assert [attrs["id"] for attrs in others] == ["live-pull"]
     for attrs in links:
         assert attrs.get("href"), attrs
         response = client.get(attrs["href"])

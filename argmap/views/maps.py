@@ -88,12 +88,27 @@ def map_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def claim_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
-    """A claim's own page: its path to the thesis, its quote in context and its children."""
+    """A claim's own page: its path to the thesis, its quote in context, its children, and the
+    forms that change it (the no-JavaScript way to do everything the tree's action bar does)."""
     argument_map = _get_map(request, slug)
+    claim = Claim.objects.filter(map=argument_map, pk=pk).select_related("author").first()
     node = tree.fetch_claim(argument_map, pk)
-    if node is None:
+    can_change = claim is not None and permissions.can_change_claim(request.user, claim)
+    if claim is None or (node is None and not can_change):
         raise Http404("No such claim in this map.")
-    claim = Claim.objects.get(pk=pk)
+    if node is None:  # archived (or hidden): only its author and staff see it, to restore it
+        node = tree.Node(
+            claim.pk,
+            claim.parent_id,
+            claim.stance,
+            claim.text,
+            None,
+            None,
+            claim.position,
+            claim.author_id,
+            0,
+            0,
+        )
     offset = _int_param(request, "offset", 0, low=0, high=max(node.child_count - 1, 0))
     children = tree.fetch_children([node.id], offset=offset).get(node.id, [])
     renderer = tree.TreeRenderer(argument_map.slug)
@@ -106,6 +121,9 @@ def claim_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         "children_html": children_html,
         "offset": offset,
         "quote_context": _quote_context(argument_map, claim),
+        "can_add": claim.status == Claim.Status.PUBLISHED
+        and permissions.can_add_claim(request.user, argument_map),
+        "can_change": can_change,
     }
     return render(request, "argmap/claim.html", context)
 
