@@ -254,6 +254,7 @@ def claim_add(
     )
     _apply_quote(claim, _resolve(parent.map.source, quote))
     _save_with_history(claim, by=by, reason=reason or "Claim added")
+    _touch([parent.pk], version)
     return claim
 
 
