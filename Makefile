@@ -22,7 +22,7 @@ BASE_PYTHON ?= $(shell for p in $(PYTHON_CANDIDATES); do \
 help:
 	@echo "make run           serve the seeded map at http://$(HOST):$(PORT)/ (SQLite unless DATABASE_URL)"
 	@echo "make test          run the whole test suite (SQLite unless DATABASE_URL)"
-	@echo "make bench         measure the map page and expand request against their floor"
+	@echo "make bench         measure reading and live updates against their floors (bench/)"
 	@echo "make lint          ruff check + ruff format --check"
 	@echo "make check-deploy  Django's deployment checks under production settings"
 
@@ -59,6 +59,7 @@ test: venv
 
 bench: venv
 	$(PY) bench/run.py
+	$(PY) bench/live.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -19,7 +19,8 @@ def _check_deploy(tmp_path, **env) -> subprocess.CompletedProcess:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DEBUG"}
+        # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for this process; a deployment must not.
+        if key not in {"SECRET_KEY", "DJANGO_SETTINGS_MODULE", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     environment |= {
         "DJANGO_SETTINGS_MODULE": "config.production",

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -33,7 +34,9 @@ def _presence_text(count: int) -> str:
     return "1 person here" if count == 1 else f"{count} people here"
 
 
-async def _stream(map_id: int, since: int | None) -> AsyncIterator[str]:
+async def _stream(map_id: int, since: int | None, *, hold: bool = True) -> AsyncIterator[str]:
+    """The event stream of one tab. With ``hold`` False (a WSGI server, which cannot hold a
+    stream open) it sends the current state and ends; the browser reconnects after ``retry``."""
     subscription = bus.hub().subscribe(map_id)
     try:
         current = await sync_to_async(_current_version)(map_id)
@@ -42,6 +45,9 @@ async def _stream(map_id: int, since: int | None) -> AsyncIterator[str]:
         if since is None or current != since:
             yield _event("version", str(current), current)
         sent_version, sent_presence = current, None
+        if not hold:
+            yield _event("presence", _presence_text(subscription.presence))
+            return
         while True:
             if subscription.presence != sent_presence:
                 sent_presence = subscription.presence
@@ -72,7 +78,8 @@ async def map_events(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     """Server-sent events: the map's version whenever it changes, and who else is here."""
     argument_map = await sync_to_async(_get_map)(request, slug)
     response = StreamingHttpResponse(
-        _stream(argument_map.pk, _last_event_id(request)), content_type="text/event-stream"
+        _stream(argument_map.pk, _last_event_id(request), hold=isinstance(request, ASGIRequest)),
+        content_type="text/event-stream",
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # tell nginx not to buffer the stream
