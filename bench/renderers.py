@@ -1,0 +1,198 @@
+"""The tree fragment rendered four ways, markup for markup, to compare renderers.
+
+``argmap.tree.TreeRenderer`` is what the app uses. Here are a Django-template equivalent (a
+recursive ``{% include %}``), a Jinja2 equivalent (a recursive macro) and the floor: one bare
+function of f-strings and ``html.escape``, with nothing that is not needed to produce the markup.
+``same_markup`` checks the four agree, so the comparison is of renderers, not of outputs.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from pathlib import Path
+
+import jinja2
+from django import template
+from django.template import Context, Engine
+
+from argmap.tree import STANCE_LABELS, Node, TreeRenderer
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+register = template.Library()
+
+
+@register.filter
+def remaining(node: Node) -> int:
+    """Children not shown yet: what "show N more" offers."""
+    return node.child_count - len(node.children)
+
+
+@register.filter
+def at_most(value: int, limit: int) -> int:
+    return min(value, limit)
+
+
+_django_engine: Engine | None = None
+_jinja_env: jinja2.Environment | None = None
+
+
+def django_template():
+    global _django_engine
+    if _django_engine is None:
+        _django_engine = Engine(
+            dirs=[str(TEMPLATES)],
+            libraries={"bench": "renderers"},
+            loaders=[
+                (
+                    "django.template.loaders.cached.Loader",
+                    ["django.template.loaders.filesystem.Loader"],
+                )
+            ],
+        )
+    return _django_engine.get_template("tree_node.django.html")
+
+
+def jinja_template() -> jinja2.Template:
+    global _jinja_env
+    if _jinja_env is None:
+        _jinja_env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False
+        )
+    return _jinja_env.get_template("tree.jinja.html")
+
+
+def render_app(root: Node, slug: str, level: int, page_size: int) -> str:
+    return TreeRenderer(slug, page_size=page_size).node(root, level)
+
+
+def render_django(root: Node, slug: str, level: int, page_size: int) -> str:
+    context = {
+        "node": root,
+        "level": level,
+        "base": f"/maps/{slug}/claims/",
+        "page_size": page_size,
+    }
+    return django_template().render(Context(context))
+
+
+def render_jinja(root: Node, slug: str, level: int, page_size: int) -> str:
+    return jinja_template().render(
+        root=root,
+        level=level,
+        base=f"/maps/{slug}/claims/",
+        page_size=page_size,
+        labels=STANCE_LABELS,
+    )
+
+
+_LABELS = {
+    "support": '<span class="stance" title="Supports its parent">Pro</span>',
+    "counter": '<span class="stance" title="Counters its parent">Con</span>',
+    "": '<span class="stance" title="The thesis of this map">Thesis</span>',
+}
+
+
+def _floor_more(pk: int, seen: int, left: int, level: int, base: str, page_size: int) -> str:
+    """The "show N more" item under ``pk`` whose children sit at ``level``."""
+    return (
+        f'<li role="none" class="more" id="more-{pk}-{seen}">'
+        f'<a href="{base}{pk}/?offset={seen}" '
+        f'hx-get="{base}{pk}/children/?offset={seen}&amp;level={level}" '
+        f'hx-target="#more-{pk}-{seen}" hx-swap="outerHTML">'
+        f"Show {min(left, page_size)} more of {left}</a></li>"
+    )
+
+
+def _floor_node(node, level: int, base: str, page_size: int, append) -> None:
+    pk = node.id
+    children = node.children
+    count = node.supports + node.counters
+    quote = (
+        f' data-quote-start="{node.quote_start}" data-quote-end="{node.quote_end}"'
+        if node.quote_start is not None
+        else ""
+    )
+    author = "" if node.author_id is None else node.author_id
+    head = (
+        f'<li role="treeitem" id="claim-{pk}" class="claim {node.stance or "thesis"}" '
+        f'aria-level="{level}"'
+    )
+    tail = (
+        f' tabindex="-1" data-claim="{pk}" data-position="{node.position}" '
+        f'data-author="{author}"{quote} aria-labelledby="text-{pk}">'
+        f'<div class="claim-row" id="row-{pk}">'
+    )
+    text = f'<span class="claim-text" id="text-{pk}">{escape(node.text)}</span>'
+    permalink = f'<a class="permalink" href="{base}{pk}/" tabindex="-1" title="Permalink">#{pk}</a>'
+    if not count:
+        append(
+            f"{head}{tail}"
+            f'<span class="toggle leaf" aria-hidden="true"></span>{_LABELS[node.stance]}{text}'
+            f'<span class="claim-meta"><span class="counts" id="counts-{pk}"></span>{permalink}'
+            f'</span></div><ul role="group" id="group-{pk}" class="group" hidden '
+            f'data-loaded="true"></ul></li>'
+        )
+        return
+    append(
+        f'{head} aria-expanded="{"true" if children else "false"}"{tail}'
+        f'<a class="toggle" href="{base}{pk}/" hx-get="{base}{pk}/children/?level={level + 1}" '
+        f'hx-trigger="argmap:load" hx-target="#group-{pk}" hx-swap="innerHTML" tabindex="-1" '
+        f'aria-hidden="true" title="Show or hide the claims under this">'
+        f'<span class="chevron"></span></a>{_LABELS[node.stance]}{text}'
+        f'<span class="claim-meta"><span class="counts" id="counts-{pk}" '
+        f'title="{node.supports} pro, {node.counters} con">'
+        f'<span class="count-pro">{node.supports} pro</span> '
+        f'<span class="count-con">{node.counters} con</span></span>{permalink}</span></div>'
+    )
+    if not children:
+        append(f'<ul role="group" id="group-{pk}" class="group" hidden></ul></li>')
+        return
+    append(f'<ul role="group" id="group-{pk}" class="group" data-loaded="true">')
+    for child in children:
+        _floor_node(child, level + 1, base, page_size, append)
+    if count > len(children):
+        append(_floor_more(pk, len(children), count - len(children), level + 1, base, page_size))
+    append("</ul></li>")
+
+
+def render_floor(root, slug: str, level: int, page_size: int) -> str:
+    """The same markup from bare f-strings: the least Python can do to produce it."""
+    out: list[str] = []
+    _floor_node(root, level, f"/maps/{slug}/claims/", page_size, out.append)
+    return "".join(out)
+
+
+def render_floor_children(parent, slug: str, level: int, page_size: int) -> str:
+    """An expand fragment: ``parent``'s loaded children at ``level`` plus "show more"."""
+    base = f"/maps/{slug}/claims/"
+    out: list[str] = []
+    for child in parent.children:
+        _floor_node(child, level, base, page_size, out.append)
+    seen, count = len(parent.children), parent.supports + parent.counters
+    if count > seen:
+        out.append(_floor_more(parent.id, seen, count - seen, level, base, page_size))
+    return "".join(out)
+
+
+RENDERERS = {
+    "TreeRenderer (app)": render_app,
+    "Django template": render_django,
+    "Jinja2": render_jinja,
+    "f-string floor": render_floor,
+}
+
+_BETWEEN_TAGS = re.compile(r">\s+<")
+
+
+def normalize(markup: str) -> str:
+    """Ignore whitespace between tags and the spelling of escaped quotes."""
+    markup = markup.replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
+    return _BETWEEN_TAGS.sub("><", markup.strip())
+
+
+def same_markup(outputs: dict[str, str]) -> dict[str, bool]:
+    """For each renderer, whether its output equals the app's TreeRenderer output."""
+    reference = normalize(outputs["TreeRenderer (app)"])
+    return {name: normalize(html) == reference for name, html in outputs.items()}

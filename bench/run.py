@@ -1,0 +1,798 @@
+"""Reading-path benchmark: does a 10,000-claim map open as fast as a 100-claim one?
+
+Run with ``make bench`` (``.venv/bin/python bench/run.py``). SQLite by default, in its own file
+under ``var/bench/`` so the development database stays clean; with ``DATABASE_URL`` pointing at
+PostgreSQL it works in a throwaway database ``argmap_bench`` that it drops at the end.
+
+For generated maps of 100 and 10,000 claims, and a "wide" map with one claim of 5,000 children,
+it times server-side through ``django.test.Client``: the map page (warm and cold article cache),
+an expand request, and the floor for the same claims (one raw DB-API query plus bare f-strings);
+then an empty view (Django's fixed cost) and four renderers of a 5,000-node tree fragment. The
+measurements of a map run round-robin, one run of each in turn, so drift hits all alike.
+It prints one table and writes ``bench/results.json``. Missed targets print MISSED lines; only
+errors exit non-zero. ``--proposed`` measures with ``bench/proposed.py`` patched in.
+See docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import io
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+import traceback
+import warnings
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_DIR = Path(__file__).resolve().parent
+BASE_DIR = BENCH_DIR.parent
+sys.path[:0] = [str(BASE_DIR), str(BENCH_DIR)]
+
+BENCH_DATABASE = "argmap_bench"
+RESULTS = BENCH_DIR / "results.json"
+SIZES = (100, 10_000)
+SEED = 1
+RENDER_NODES = 5_000
+WIDE_CHILDREN = 5_000  # children of one claim in the "wide" map
+WIDE_GROUP = "wide"
+FLOOR_TARGET = 5.0  # page (or expand) time / floor time for the same claims
+SCALE_TARGET = 1.5  # ms per shown claim, 10,000-claim map / 100-claim map
+
+
+# --- database set-up, before Django is configured --------------------------------------------
+
+
+def prepare_database() -> str | None:
+    """Point Django at a clean benchmark database; return the admin URL to drop it, if any."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        var = BASE_DIR / "var" / "bench"
+        var.mkdir(parents=True, exist_ok=True)
+        os.environ["ARGMAP_VAR_DIR"] = str(var)
+        for stale in var.glob("argmap.sqlite3*"):
+            stale.unlink()
+        return None
+    if not urlsplit(url).scheme.startswith("postgres"):
+        return None  # some other database: use it as given
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DATABASE}"))
+    return url
+
+
+def drop_database(admin_url: str) -> None:
+    import psycopg
+    from django.db import connections
+
+    for conn in connections.all():
+        conn.close()
+        close_pool = getattr(conn, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+
+
+# --- measurements -----------------------------------------------------------------------------
+
+
+@dataclass
+class Measurement:
+    group: str  # the map ("100", "10,000", "wide"), "any" or "5,000 nodes"
+    name: str
+    run: Callable[[], object]
+    prepare: Callable[[], object] | None = None
+    shown: int = 0
+    queries: int | None = None
+    floor: str | None = None  # name of the measurement in the same group this is compared with
+    target: bool = False  # page/expand rows carry the targets
+    samples: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def p90(self) -> float:
+        return statistics.quantiles(self.samples, n=10, method="inclusive")[-1]
+
+    @property
+    def per_claim(self) -> float:
+        return self.median / self.shown if self.shown else float("nan")
+
+
+def run_round_robin(measurements: list[Measurement], *, warmup: int, runs: int) -> None:
+    gc.collect()
+    for index in range(warmup + runs):
+        for m in measurements:
+            if m.prepare is not None:
+                m.prepare()
+            started = time.perf_counter()
+            m.run()
+            elapsed = (time.perf_counter() - started) * 1000
+            if index >= warmup:
+                m.samples.append(elapsed)
+
+
+# --- the floor: one raw query and bare f-strings ----------------------------------------------
+
+# Exactly the claims the first view shows: the thesis, a page of its children, a page of each of
+# theirs, each with its visible children counted per stance. One statement, SQLite and PostgreSQL.
+# Counting with correlated subqueries (index lookups on (parent_id, position)) was as fast as or
+# faster than LEFT JOIN + GROUP BY on both databases, and stays fast on PostgreSQL without
+# statistics, where the join took 175-670 ms.
+PAGE_FLOOR_SQL = """
+WITH thesis AS (
+    SELECT id FROM {claim} WHERE map_id = %s AND parent_id IS NULL
+), level1 AS (
+    SELECT {fields} FROM {claim}
+    WHERE parent_id = (SELECT id FROM thesis) AND status = 'published'
+    ORDER BY position, id LIMIT {page}
+), level2 AS (
+    SELECT {fields}, rn FROM (
+        SELECT {fields}, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY position, id) AS rn
+        FROM {claim} WHERE parent_id IN (SELECT id FROM level1) AND status = 'published'
+    ) numbered WHERE rn <= {page}
+), shown AS (
+    SELECT {fields}, 0 AS depth, 0 AS rn FROM {claim} WHERE id = (SELECT id FROM thesis)
+    UNION ALL
+    SELECT {fields}, 1, ROW_NUMBER() OVER (ORDER BY position, id) FROM level1
+    UNION ALL
+    SELECT {fields}, 2, rn FROM level2
+)
+SELECT {s_fields},
+       (SELECT COUNT(*) FROM {claim} k
+        WHERE k.parent_id = s.id AND k.status = 'published' AND k.stance = 'support'),
+       (SELECT COUNT(*) FROM {claim} k
+        WHERE k.parent_id = s.id AND k.status = 'published' AND k.stance = 'counter')
+FROM shown s ORDER BY s.depth, s.rn
+"""
+
+# The same first view in two statements that read each page from the (parent_id, position)
+# index: the thesis and a page of its children, then a page of each of theirs.
+TOP_FLOOR_SQL = """
+WITH thesis AS (
+    SELECT id FROM {claim} WHERE map_id = %s AND parent_id IS NULL
+), level1 AS (
+    SELECT {fields} FROM {claim}
+    WHERE parent_id = (SELECT id FROM thesis) AND status = 'published'
+    ORDER BY position, id LIMIT {page}
+), shown AS (
+    SELECT {fields}, 0 AS rn FROM {claim} WHERE id = (SELECT id FROM thesis)
+    UNION ALL
+    SELECT {fields}, ROW_NUMBER() OVER (ORDER BY position, id) FROM level1
+)
+SELECT {s_fields},
+       (SELECT COUNT(*) FROM {claim} k
+        WHERE k.parent_id = s.id AND k.status = 'published' AND k.stance = 'support'),
+       (SELECT COUNT(*) FROM {claim} k
+        WHERE k.parent_id = s.id AND k.status = 'published' AND k.stance = 'counter')
+FROM shown s ORDER BY s.rn
+"""
+
+_PAGE_OF_ONE = """
+    SELECT * FROM (
+        SELECT {fields} FROM {claim} WHERE parent_id = %s AND status = 'published'
+        ORDER BY position, id LIMIT {page}
+    ) p{n}"""
+
+
+def pages_floor_sql(parents: int) -> str:
+    """A page of children for each of ``parents`` parents, in one UNION ALL statement."""
+    pages = " UNION ALL ".join(_PAGE_OF_ONE.replace("{n}", str(n)) for n in range(parents))
+    return f"""
+WITH page AS ({pages})
+SELECT {{s_fields}},
+       (SELECT COUNT(*) FROM {{claim}} k
+        WHERE k.parent_id = s.id AND k.status = 'published' AND k.stance = 'support'),
+       (SELECT COUNT(*) FROM {{claim}} k
+        WHERE k.parent_id = s.id AND k.status = 'published' AND k.stance = 'counter')
+FROM page s
+"""
+
+
+# An expand: the claim and a page of its children, each with its children counted per stance.
+EXPAND_FLOOR_SQL = """
+WITH page AS (
+    SELECT {fields} FROM {claim} WHERE parent_id = %s AND status = 'published'
+    ORDER BY position, id LIMIT {page}
+), shown AS (
+    SELECT {fields}, 0 AS depth, 0 AS rn FROM {claim} WHERE id = %s
+    UNION ALL
+    SELECT {fields}, 1, ROW_NUMBER() OVER (ORDER BY position, id) FROM page
+)
+SELECT {s_fields},
+       (SELECT COUNT(*) FROM {claim} k
+        WHERE k.parent_id = s.id AND k.status = 'published' AND k.stance = 'support'),
+       (SELECT COUNT(*) FROM {claim} k
+        WHERE k.parent_id = s.id AND k.status = 'published' AND k.stance = 'counter')
+FROM shown s ORDER BY s.depth, s.rn
+"""
+
+# Every visible claim of a map with its child counts: the source of the 5,000-node fragment.
+ALL_CLAIMS_SQL = """
+SELECT {s_fields},
+       (SELECT COUNT(*) FROM {claim} k
+        WHERE k.parent_id = s.id AND k.status = 'published' AND k.stance = 'support'),
+       (SELECT COUNT(*) FROM {claim} k
+        WHERE k.parent_id = s.id AND k.status = 'published' AND k.stance = 'counter')
+FROM {claim} s WHERE s.map_id = %s AND s.status = 'published'
+ORDER BY s.position, s.id
+"""
+
+
+def floor_sql(template: str, placeholder: str) -> str:
+    """Fill in the table and the columns ``argmap.tree.Node`` holds (then its two counts)."""
+    from django.conf import settings
+
+    from argmap.models import Claim
+    from argmap.tree import Node
+
+    columns = [f.name for f in fields(Node) if f.name not in ("supports", "counters", "children")]
+    sql = template.format(
+        claim=Claim._meta.db_table,
+        page=settings.ARGMAP_PAGE_SIZE,
+        fields=", ".join(columns),
+        s_fields=", ".join(f"s.{column}" for column in columns),
+    )
+    return sql.replace("%s", placeholder)
+
+
+def raw_connection(vendor: str, db: dict[str, Any]):
+    """A plain DB-API connection of our own, kept open: the floor pays no connection set-up."""
+    if vendor == "sqlite":
+        import sqlite3
+
+        return sqlite3.connect(db["NAME"], isolation_level=None), "?"
+    import psycopg
+
+    params = {
+        "dbname": db["NAME"],
+        "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None,
+        "host": db.get("HOST") or None,
+        "port": db.get("PORT") or None,
+    }
+    return psycopg.connect(autocommit=True, **{k: v for k, v in params.items() if v}), "%s"
+
+
+def build_tree(rows, node_class):
+    """Rows parents-first, siblings in order, into nodes; returns the first (the root)."""
+    nodes = {}
+    root = None
+    for row in rows:
+        node = node_class(*row)
+        nodes[node.id] = node
+        if root is None:
+            root = node
+        else:
+            nodes[node.parent_id].children.append(node)
+    return root
+
+
+# --- the benchmark ----------------------------------------------------------------------------
+
+_TREE_ITEM = re.compile(rb'role="treeitem" id="claim-(\d+)"')
+
+
+def generate(claims: int) -> tuple[str, str]:
+    """A generated map of ``claims`` claims (with its article), through the management command."""
+    from django.core.management import call_command
+
+    slug = f"bench-{claims}"
+    output = io.StringIO()
+    call_command("generate_map", slug=slug, claims=claims, seed=SEED, replace=True, stdout=output)
+    return slug, output.getvalue().strip()
+
+
+def generate_wide() -> tuple[str, str]:
+    """A map whose first level-1 claim has WIDE_CHILDREN children (no article), via map_import."""
+    from argmap import services
+    from argmap.interchange import plan_document
+
+    slug = "bench-wide"
+    claims: list[dict[str, Any]] = [{"id": "t", "parent": None, "text": "A thesis with a crowd"}]
+    for n in range(3):
+        claims.append({"id": f"l{n}", "parent": "t", "stance": "support", "text": f"Reason {n}"})
+    for n in range(WIDE_CHILDREN):
+        stance = "counter" if n % 3 == 0 else "support"
+        claims.append({"id": f"w{n}", "parent": "l0", "stance": stance, "text": f"Point {n}"})
+    for n in range(6):
+        claims.append(
+            {"id": f"s{n}", "parent": f"l{1 + n % 2}", "stance": "support", "text": f"Aside {n}"}
+        )
+    document = {"format": "argmap/1", "map": {"slug": slug, "title": "Wide"}, "claims": claims}
+    services.map_import(plan=plan_document(document), reason="Benchmark")
+    return slug, f"{len(claims):,} claims; claim l0 has {WIDE_CHILDREN:,} children"
+
+
+def bench_map(group: str, create, *, client, raw, placeholder: str, warmup: int, runs: int) -> dict:
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.db import connection
+    from django.db.models import Count, Q
+    from django.test.utils import CaptureQueriesContext
+    from renderers import render_floor, render_floor_children
+
+    from argmap import tree
+    from argmap.models import ArgumentMap, Claim
+    from argmap.tree import Node
+
+    started = time.perf_counter()
+    slug, output = create()
+    generated = time.perf_counter() - started
+    print(f"  created {slug} in {generated:.1f} s: {output}", flush=True)
+
+    if connection.vendor == "postgresql":
+        # Fresh statistics, as autovacuum leaves them in production (it is off on some machines).
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    argument_map = ArgumentMap.objects.get(slug=slug)
+    has_article = argument_map.source_id is not None
+    thesis_id = Claim.objects.get(map=argument_map, parent__isnull=True).pk
+    published = Q(children__status=Claim.Status.PUBLISHED)
+    busiest_id, busiest_children = (
+        Claim.objects.filter(parent_id=thesis_id, status=Claim.Status.PUBLISHED)
+        .annotate(n=Count("children", filter=published))
+        .order_by("-n", "position", "pk")
+        .values_list("pk", "n")
+        .first()
+    )
+    page_size = settings.ARGMAP_PAGE_SIZE
+    page_sql = floor_sql(PAGE_FLOOR_SQL, placeholder)
+    top_sql = floor_sql(TOP_FLOOR_SQL, placeholder)
+    expand_sql = floor_sql(EXPAND_FLOOR_SQL, placeholder)
+    page_url = f"/maps/{slug}/"
+    expand_url = f"/maps/{slug}/claims/{busiest_id}/children/?level=3"
+    htmx = {"HX-Request": "true"}
+
+    def get_page():
+        return client.get(page_url)
+
+    def get_expand():
+        return client.get(expand_url, headers=htmx)
+
+    def floor_page_window() -> str:
+        cursor = raw.cursor()
+        cursor.execute(page_sql, (argument_map.pk,))
+        return render_floor(build_tree(cursor.fetchall(), Node), slug, 1, page_size)
+
+    def floor_page_pages() -> str:
+        cursor = raw.cursor()
+        cursor.execute(top_sql, (argument_map.pk,))
+        rows = cursor.fetchall()
+        parents = [row[0] for row in rows[1:] if row[-1] or row[-2]]
+        if parents:
+            cursor.execute(floor_sql(pages_floor_sql(len(parents)), placeholder), parents)
+            rows += cursor.fetchall()
+        return render_floor(build_tree(rows, Node), slug, 1, page_size)
+
+    def floor_expand() -> str:
+        cursor = raw.cursor()
+        cursor.execute(expand_sql, (busiest_id, busiest_id))
+        parent = build_tree(cursor.fetchall(), Node)
+        return render_floor_children(parent, slug, 3, page_size)
+
+    # The floor is the faster of two ways to fetch the first view: one statement numbering
+    # siblings with a window function (fewest round trips), or two reading each page from the
+    # index (bounded however many children a claim has).
+    trial = {
+        name: min(_timed(fn) for _ in range(5))
+        for name, fn in [("window", floor_page_window), ("index pages", floor_page_pages)]
+    }
+    floor_variant = min(trial, key=trial.get)
+    floor_page = floor_page_window if floor_variant == "window" else floor_page_pages
+    floor_page_queries = 1 if floor_variant == "window" else 2
+
+    # One request of each kind: status, what it shows, how many queries it takes.
+    def counted(request, *, cold: bool = False):
+        if cold:
+            cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            response = request()
+        if response.status_code != 200:
+            raise RuntimeError(f"{response.request['PATH_INFO']}: HTTP {response.status_code}")
+        return response, len(queries)
+
+    page, page_cold_queries = counted(get_page, cold=True)
+    _, page_warm_queries = counted(get_page)
+    expand, expand_queries = counted(get_expand)
+    with CaptureQueriesContext(connection) as queries:
+        tree.fetch_first_view(argument_map)
+    fetch_queries = len(queries)
+    page_ids = [int(i) for i in _TREE_ITEM.findall(page.content)]
+    expand_ids = [int(i) for i in _TREE_ITEM.findall(expand.content)]
+    checks = {
+        "floor shows the page's claims": page_ids == _item_ids(floor_page_window())
+        and page_ids == _item_ids(floor_page_pages()),
+        "floor shows the expand's claims": expand_ids == _item_ids(floor_expand()),
+    }
+    shown_page, shown_expand = len(page_ids), len(expand_ids)
+
+    measurements = []
+    if has_article:
+        measurements.append(
+            Measurement(
+                group,
+                "page, cold cache",
+                get_page,
+                prepare=cache.clear,
+                shown=shown_page,
+                queries=page_cold_queries,
+                floor="floor: page",
+                target=True,
+            )
+        )
+    measurements += [
+        Measurement(
+            group,
+            "page, warm cache" if has_article else "page",
+            get_page,
+            shown=shown_page,
+            queries=page_warm_queries,
+            floor="floor: page",
+            target=True,
+        ),
+        Measurement(group, "floor: page", floor_page, shown=shown_page, queries=floor_page_queries),
+        Measurement(
+            group,
+            "app fetch only (no render)",
+            lambda: tree.fetch_first_view(argument_map),
+            shown=shown_page,
+            queries=fetch_queries,
+            floor="floor: page",
+        ),
+        Measurement(
+            group,
+            "expand (htmx)",
+            get_expand,
+            shown=shown_expand,
+            queries=expand_queries,
+            floor="floor: expand",
+            target=True,
+        ),
+        Measurement(group, "floor: expand", floor_expand, shown=shown_expand, queries=1),
+    ]
+    run_round_robin(measurements, warmup=warmup, runs=runs)
+    return {
+        "slug": slug,
+        "claims": Claim.objects.filter(map=argument_map).count(),
+        "create_seconds": round(generated, 2),
+        "create_output": output,
+        "page_bytes": len(page.content),
+        "expand_claim": {"id": busiest_id, "children": busiest_children},
+        "expand_bytes": len(expand.content),
+        "floor_page_variant": floor_variant,
+        "floor_page_trial_ms": {k: round(v, 3) for k, v in trial.items()},
+        "checks": checks,
+        "measurements": measurements,
+    }
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def _item_ids(markup: str) -> list[int]:
+    return [int(i) for i in _TREE_ITEM.findall(markup.encode("utf-8"))]
+
+
+def empty_view(client) -> Callable[[], object]:
+    """A request to a view that does nothing: Django's and the test client's fixed cost."""
+
+    def get():
+        response = client.get("/bench/empty/")
+        if response.status_code != 200:
+            raise RuntimeError(f"/bench/empty/: HTTP {response.status_code}")
+
+    return get
+
+
+def bench_renderers(claims: int, *, raw, placeholder: str, warmup: int, runs: int) -> dict:
+    """Render the first RENDER_NODES claims (breadth-first) of the big map four ways."""
+    from django.conf import settings
+    from renderers import RENDERERS, same_markup
+
+    from argmap.models import ArgumentMap
+    from argmap.tree import Node
+
+    slug = f"bench-{claims}"
+    argument_map = ArgumentMap.objects.get(slug=slug)
+    cursor = raw.cursor()
+    sql = floor_sql(ALL_CLAIMS_SQL, placeholder)
+    cursor.execute(sql, (argument_map.pk,))
+    nodes = [Node(*row) for row in cursor.fetchall()]
+    children: dict[int | None, list[Node]] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
+    root = children[None][0]
+    taken, queue = 1, deque([root])
+    while queue and taken < RENDER_NODES:
+        node = queue.popleft()
+        for child in children.get(node.id, []):
+            if taken >= RENDER_NODES:
+                break
+            node.children.append(child)
+            queue.append(child)
+            taken += 1
+    page_size = settings.ARGMAP_PAGE_SIZE
+    outputs = {name: render(root, slug, 1, page_size) for name, render in RENDERERS.items()}
+    equal = same_markup(outputs)
+    group = f"{taken:,} nodes"
+    measurements = [
+        Measurement(
+            group,
+            f"render: {name}",
+            lambda render=render: render(root, slug, 1, page_size),
+            shown=taken,
+            floor=None if name == "f-string floor" else "render: f-string floor",
+        )
+        for name, render in RENDERERS.items()
+    ]
+    run_round_robin(measurements, warmup=warmup, runs=runs)
+    return {
+        "nodes": taken,
+        "bytes": {name: len(html.encode("utf-8")) for name, html in outputs.items()},
+        "same_markup_as_app": equal,
+        "measurements": measurements,
+    }
+
+
+# --- reporting --------------------------------------------------------------------------------
+
+
+def ratios(all_measurements: list[Measurement]) -> tuple[dict, dict]:
+    """(x floor, 10k/100 per shown claim) for each measurement, keyed by id()."""
+    by_key = {(m.group, m.name): m for m in all_measurements}
+    small, big = f"{SIZES[0]:,}", f"{SIZES[-1]:,}"
+    vs_floor, scale = {}, {}
+    for m in all_measurements:
+        if m.floor and (m.group, m.floor) in by_key:
+            vs_floor[id(m)] = m.median / by_key[(m.group, m.floor)].median
+        if m.group == big and (small, m.name) in by_key:
+            scale[id(m)] = m.per_claim / by_key[(small, m.name)].per_claim
+    return vs_floor, scale
+
+
+def format_table(all_measurements: list[Measurement], vs_floor: dict, scale: dict) -> str:
+    header = (
+        f"{'map':<12} {'measurement':<28} {'median ms':>10} {'p90 ms':>9} {'shown':>6} "
+        f"{'ms/claim':>9} {'queries':>8} {'x floor':>8} {'10k/100':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    previous = None
+    for m in all_measurements:
+        if previous is not None and m.group != previous:
+            lines.append("")
+        previous = m.group
+        floor = f"{vs_floor[id(m)]:.1f}x" if id(m) in vs_floor else "-"
+        ratio = f"{scale[id(m)]:.2f}x" if id(m) in scale else "-"
+        queries = "-" if m.queries is None else str(m.queries)
+        per_claim = f"{m.per_claim:.4f}" if m.shown else "-"
+        lines.append(
+            f"{m.group:<12} {m.name:<28} {m.median:>10.2f} {m.p90:>9.2f} {m.shown:>6} "
+            f"{per_claim:>9} {queries:>8} {floor:>8} {ratio:>8}"
+        )
+    return "\n".join(lines)
+
+
+def missed_targets(all_measurements: list[Measurement], vs_floor: dict, scale: dict) -> list[str]:
+    missed = []
+    for m in all_measurements:
+        if not m.target:
+            continue
+        if id(m) in vs_floor and vs_floor[id(m)] > FLOOR_TARGET:
+            missed.append(
+                f"{m.group}: {m.name}: {vs_floor[id(m)]:.1f}x the floor "
+                f"(target <= {FLOOR_TARGET:g}x)"
+            )
+        if id(m) in scale and scale[id(m)] > SCALE_TARGET:
+            missed.append(
+                f"{m.name}: {scale[id(m)]:.2f}x the time per shown claim of the "
+                f"{SIZES[0]}-claim map (target <= {SCALE_TARGET:g}x)"
+            )
+    return missed
+
+
+def serialize(m: Measurement, vs_floor: dict, scale: dict) -> dict:
+    return {
+        "group": m.group,
+        "name": m.name,
+        "median_ms": round(m.median, 3),
+        "p90_ms": round(m.p90, 3),
+        "min_ms": round(min(m.samples), 3),
+        "shown": m.shown,
+        "ms_per_shown_claim": round(m.per_claim, 5) if m.shown else None,
+        "queries": m.queries,
+        "x_floor": round(vs_floor[id(m)], 2) if id(m) in vs_floor else None,
+        "per_claim_10k_over_100": round(scale[id(m)], 2) if id(m) in scale else None,
+        "samples_ms": [round(s, 3) for s in m.samples],
+    }
+
+
+def database_info(vendor: str) -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if vendor == "sqlite":
+            cursor.execute("SELECT sqlite_version()")
+            return {"vendor": vendor, "version": cursor.fetchone()[0]}
+        cursor.execute("SHOW server_version")
+        version = cursor.fetchone()[0]
+        cursor.execute("SHOW autovacuum")
+        return {"vendor": vendor, "version": version, "autovacuum": cursor.fetchone()[0]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30, help="timed runs per measurement")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed runs first")
+    parser.add_argument(
+        "--render-runs",
+        type=int,
+        default=10,
+        help="timed runs of each 5,000-node render (after one warm-up; Django's takes ~1 s)",
+    )
+    parser.add_argument(
+        "--proposed",
+        action="store_true",
+        help="measure with bench/proposed.py patched into the app (A/B of the proposed change)",
+    )
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    admin_url = prepare_database()
+    began = time.perf_counter()
+    load_before = os.getloadavg()
+    raw = None
+    try:
+        import django
+
+        django.setup()
+        # WhiteNoise warns once that var/.../staticfiles is missing; the bench serves no files.
+        warnings.filterwarnings("ignore", message="No directory at")
+        from django.conf import settings
+        from django.core.management import call_command
+        from django.db import connection
+        from django.test import Client, override_settings
+
+        call_command("migrate", verbosity=0)
+        vendor = connection.vendor
+        database = database_info(vendor)
+        version = database["version"]
+        variant = "app as is"
+        if args.proposed:
+            import proposed
+
+            proposed.install()
+            variant = "with bench/proposed.py"
+        print(
+            f"Argmap reading benchmark on {vendor} {version}, {os.cpu_count()} cores ({variant})",
+            flush=True,
+        )
+        raw, placeholder = raw_connection(vendor, settings.DATABASES["default"])
+        client = Client()
+        maps = {}
+        with override_settings(ROOT_URLCONF="bench_urls"):
+            empty = Measurement("any", "empty view (request overhead)", empty_view(client))
+            run_round_robin([empty], warmup=args.warmup, runs=args.runs)
+            targets = [(f"{claims:,}", lambda claims=claims: generate(claims)) for claims in SIZES]
+            targets.append((WIDE_GROUP, generate_wide))
+            for group, create in targets:
+                maps[group] = bench_map(
+                    group,
+                    create,
+                    client=client,
+                    raw=raw,
+                    placeholder=placeholder,
+                    warmup=args.warmup,
+                    runs=args.runs,
+                )
+        print("  rendering the tree fragment four ways", flush=True)
+        render = bench_renderers(
+            SIZES[-1], raw=raw, placeholder=placeholder, warmup=1, runs=args.render_runs
+        )
+        all_measurements = [empty]
+        all_measurements += [m for data in maps.values() for m in data["measurements"]]
+        all_measurements += render["measurements"]
+        vs_floor, scale = ratios(all_measurements)
+
+        print()
+        print(format_table(all_measurements, vs_floor, scale))
+        print()
+        print(
+            "(e) fully expanded outline: not offered by the app (subtrees load on expand), "
+            "so not measured."
+        )
+        problems = [
+            f"WARNING: check failed: {group}: {name}"
+            for group, data in maps.items()
+            for name, ok in data["checks"].items()
+            if not ok
+        ]
+        problems += [
+            f"WARNING: check failed: {name} markup differs from TreeRenderer's"
+            for name, ok in render["same_markup_as_app"].items()
+            if not ok
+        ]
+        for line in problems:
+            print(line)
+        missed = missed_targets(all_measurements, vs_floor, scale)
+        for line in missed:
+            print(f"MISSED: {line}")
+        if not missed:
+            print(
+                f"All targets met: page and expand <= {FLOOR_TARGET:g}x the floor, "
+                f"10k/100 per shown claim <= {SCALE_TARGET:g}x."
+            )
+        seconds = time.perf_counter() - began
+        print(f"Benchmark took {seconds:.0f} s.")
+
+        record = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "database": database,
+            "python": platform.python_version(),
+            "django": django.get_version(),
+            "machine": {
+                "cores": os.cpu_count(),
+                "platform": platform.platform(),
+                "load_average_before": [round(x, 2) for x in load_before],
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            },
+            "variant": variant,
+            "runs": args.runs,
+            "warmup": args.warmup,
+            "render_runs": args.render_runs,
+            "page_size": settings.ARGMAP_PAGE_SIZE,
+            "targets": {"x_floor_max": FLOOR_TARGET, "per_claim_10k_over_100_max": SCALE_TARGET},
+            "maps": {
+                group: {k: v for k, v in data.items() if k != "measurements"}
+                for group, data in maps.items()
+            },
+            "renderers": {k: v for k, v in render.items() if k != "measurements"},
+            "measurements": [serialize(m, vs_floor, scale) for m in all_measurements],
+            "missed": missed,
+            "problems": problems,
+            "not_measured": ["(e) fully expanded outline: the app does not offer one"],
+            "seconds": round(seconds, 1),
+        }
+        results = {}
+        if RESULTS.exists():
+            try:
+                results = json.loads(RESULTS.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                results = {}
+        key = f"{vendor}+proposed" if args.proposed else vendor
+        results[key] = record
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"Results written to {RESULTS.relative_to(BASE_DIR)} under {key!r}.")
+        return 0
+    except Exception:
+        traceback.print_exc()
+        return 1
+    finally:
+        if raw is not None:
+            raw.close()
+        if admin_url is not None:
+            drop_database(admin_url)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
