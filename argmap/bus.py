@@ -245,7 +245,9 @@ def postgres_conninfo() -> str:
 
     params = connection.get_connection_params()
     keys = ("dbname", "user", "password", "host", "port", "sslmode", "options")
-    return make_conninfo(**{key: params[key] for key in keys if params.get(key) not in (None, "")})
+    chosen = {key: params[key] for key in keys if params.get(key) not in (None, "")}
+    # Named, so operators can find the listener in pg_stat_activity.
+    return make_conninfo(**chosen, application_name="argmap-listener")
 
 
 _hub: Hub | None = None

@@ -19,6 +19,14 @@ class QuoteFields(forms.Form):
     quote_end = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     remove_quote = forms.BooleanField(required=False, label="Remove the quote")
 
+    def clean(self):
+        cleaned = super().clean()
+        # A plain form submission sends every line break as CRLF (HTML spec); sources use LF.
+        for name in ("quote_exact", "quote_prefix", "quote_suffix"):
+            if cleaned.get(name):
+                cleaned[name] = cleaned[name].replace("\r\n", "\n").replace("\r", "\n")
+        return cleaned
+
     def quote(self) -> QuoteInput | None:
         data = self.cleaned_data
         if data.get("remove_quote") or not data.get("quote_exact"):

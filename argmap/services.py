@@ -33,6 +33,7 @@ CLAIM_DUPLICATE_SIBLING = "The same claim already stands under this parent."
 CLAIM_STANCE_REQUIRED = "Say whether the claim supports or counters its parent."
 CLAIM_PARENT_OTHER_MAP = "The parent claim belongs to another map."
 CLAIM_NO_SOURCE = "This map has no source article to quote from."
+CLAIM_ARCHIVED_READONLY = "An archived claim cannot be edited; restore it first."
 CLAIM_PARENT_NOT_OPEN = "The parent claim is not published; claims cannot be added under it."
 
 SOURCE_MAX_CHARS = 1_000_000
@@ -161,6 +162,8 @@ def source_create(
     """Store an article, or return the stored one with the same text (sources are immutable)."""
     if not text or not text.strip():
         raise ValidationError({"text": SOURCE_EMPTY})
+    # One line-break convention, so quotes typed or submitted from forms anchor the same way.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > SOURCE_MAX_CHARS:
         raise ValidationError({"text": SOURCE_TOO_LARGE.format(limit=SOURCE_MAX_CHARS)})
     existing = Source.objects.filter(sha256=text_sha256(text)).first()
@@ -349,6 +352,8 @@ def claim_edit(
     current = Claim.objects.select_related("map__source").get(pk=claim.pk)
     if current.version != expected_version:
         raise ClaimConflict(current)
+    if current.status == Claim.Status.ARCHIVED:
+        raise ValidationError(CLAIM_ARCHIVED_READONLY)
     if current.parent_id is not None:
         siblings = (
             Claim.objects.filter(parent_id=current.parent_id)

@@ -98,7 +98,11 @@ class TreeMachine(RuleBasedStateMachine):
             assert stale
             assert conflict.current.version == claim.version
             return
+        except ValidationError:
+            assert claim.status == "archived"  # restore it first
+            return
         assert not stale
+        assert claim.status != "archived"
         claim.text, claim.version = text, claim.version + 1
         claim.texts += (text,)
 
@@ -181,8 +185,9 @@ class TreeMachine(RuleBasedStateMachine):
                 expected_version=claim.version,
             )
         except ValidationError:
-            assert clash and claim.parent is not None
+            assert claim.status == "archived" or (clash and claim.parent is not None)
             return
+        assert claim.status != "archived"
         claim.text, claim.version = record.text, claim.version + 1
         claim.texts += (record.text,)
 

@@ -276,7 +276,8 @@ def _move_targets(argument_map: ArgumentMap, claim: Claim, query: str) -> list[t
         terms = Q()
         for word in query.split():
             terms &= Q(text__icontains=word)
-        candidates = candidates.filter(terms | Q(pk=int(query)) if query.isdigit() else terms)
+        number = int(query) if query.isascii() and query.isdigit() and len(query) <= 18 else None
+        candidates = candidates.filter(terms | Q(pk=number) if number is not None else terms)
     return list(candidates.values_list("pk", "text")[:MOVE_TARGETS_SHOWN])
 
 
