@@ -6,12 +6,13 @@ PostgreSQL it works in a throwaway database ``argmap_bench`` that it drops at th
 
 For generated maps of 100 and 10,000 claims, and a "wide" map with one claim of 5,000 children,
 it times server-side through ``django.test.Client``: the map page (warm and cold article cache),
-an expand request, and the floor for the same claims (one raw DB-API query plus bare f-strings);
-then an empty view (Django's fixed cost) and four renderers of a 5,000-node tree fragment. The
-measurements of a map run round-robin, one run of each in turn, so drift hits all alike.
-It prints one table and writes ``bench/results.json``. Missed targets print MISSED lines; only
-errors exit non-zero. ``--proposed`` measures with ``bench/proposed.py`` patched in.
-See docs/performance.md.
+an expand request, a claim's page, and the floor for the same claims (raw DB-API queries plus bare
+f-strings); then an empty view (Django's fixed cost) and four renderers of a 5,000-node tree
+fragment. The measurements of a map run round-robin, one run of each in turn, so drift hits all
+alike. Every run checks that the floor writes byte for byte the tree markup the page and the
+expand send, and that the four renderers write byte-identical markup.
+It prints one table and writes ``bench/results.json``. Missed targets print MISSED lines, failed
+checks WARNING lines; only errors exit non-zero. See docs/performance.md.
 """
 
 from __future__ import annotations
@@ -164,7 +165,9 @@ FROM shown s ORDER BY s.depth, s.rn
 """
 
 # The same first view in two statements that read each page from the (parent_id, position)
-# index: the thesis and a page of its children, then a page of each of theirs.
+# index: the thesis and a page of its children, then a page of each of theirs. The app fetches
+# it the same way (argmap.tree: _TOP_SQL, then _CHILDREN_SQL); this floor runs the statements on
+# its own DB-API connection, with nothing of Django between them and the rows.
 TOP_FLOOR_SQL = """
 WITH thesis AS (
     SELECT id FROM {claim} WHERE map_id = %s AND parent_id IS NULL
@@ -254,7 +257,14 @@ def floor_sql(template: str, placeholder: str) -> str:
 
 
 def raw_connection(vendor: str, db: dict[str, Any]):
-    """A plain DB-API connection of our own, kept open: the floor pays no connection set-up."""
+    """A plain DB-API connection of our own, kept open: the floor pays no connection set-up.
+
+    Statements are planned the way the app's are. SQLite: the sqlite3 module's statement cache,
+    on for Django's connection too. PostgreSQL: no server-side prepared statements, as Django
+    sends none by default (``prepare_threshold=None``); psycopg's own default would prepare a
+    statement from its sixth run on and spare the floor its planning, about half of the
+    two-statement fetch's time here.
+    """
     if vendor == "sqlite":
         import sqlite3
 
@@ -268,7 +278,10 @@ def raw_connection(vendor: str, db: dict[str, Any]):
         "host": db.get("HOST") or None,
         "port": db.get("PORT") or None,
     }
-    return psycopg.connect(autocommit=True, **{k: v for k, v in params.items() if v}), "%s"
+    connection = psycopg.connect(
+        autocommit=True, prepare_threshold=None, **{k: v for k, v in params.items() if v}
+    )
+    return connection, "%s"
 
 
 def build_tree(rows, node_class):
@@ -288,6 +301,10 @@ def build_tree(rows, node_class):
 # --- the benchmark ----------------------------------------------------------------------------
 
 _TREE_ITEM = re.compile(rb'role="treeitem" id="claim-(\d+)"')
+FLOOR_PAGE_WINDOW = "floor: page, window"
+FLOOR_PAGE_INDEX = "floor: page, index pages"
+FLOOR_PAGE_VARIANTS = (FLOOR_PAGE_WINDOW, FLOOR_PAGE_INDEX)
+APP_RENDERER = "TreeRenderer (app)"  # the key of the app's renderer in renderers.RENDERERS
 
 
 def generate(claims: int) -> tuple[str, str]:
@@ -359,6 +376,7 @@ def bench_map(group: str, create, *, client, raw, placeholder: str, warmup: int,
     expand_sql = floor_sql(EXPAND_FLOOR_SQL, placeholder)
     page_url = f"/maps/{slug}/"
     expand_url = f"/maps/{slug}/claims/{busiest_id}/children/?level=3"
+    claim_url = f"/maps/{slug}/claims/{busiest_id}/"
     htmx = {"HX-Request": "true"}
 
     def get_page():
@@ -366,6 +384,9 @@ def bench_map(group: str, create, *, client, raw, placeholder: str, warmup: int,
 
     def get_expand():
         return client.get(expand_url, headers=htmx)
+
+    def get_claim():
+        return client.get(claim_url)
 
     def floor_page_window() -> str:
         cursor = raw.cursor()
@@ -388,17 +409,6 @@ def bench_map(group: str, create, *, client, raw, placeholder: str, warmup: int,
         parent = build_tree(cursor.fetchall(), Node)
         return render_floor_children(parent, slug, 3, page_size)
 
-    # The floor is the faster of two ways to fetch the first view: one statement numbering
-    # siblings with a window function (fewest round trips), or two reading each page from the
-    # index (bounded however many children a claim has).
-    trial = {
-        name: min(_timed(fn) for _ in range(5))
-        for name, fn in [("window", floor_page_window), ("index pages", floor_page_pages)]
-    }
-    floor_variant = min(trial, key=trial.get)
-    floor_page = floor_page_window if floor_variant == "window" else floor_page_pages
-    floor_page_queries = 1 if floor_variant == "window" else 2
-
     # One request of each kind: status, what it shows, how many queries it takes.
     def counted(request, *, cold: bool = False):
         if cold:
@@ -412,17 +422,27 @@ def bench_map(group: str, create, *, client, raw, placeholder: str, warmup: int,
     page, page_cold_queries = counted(get_page, cold=True)
     _, page_warm_queries = counted(get_page)
     expand, expand_queries = counted(get_expand)
+    claim_page, claim_queries = counted(get_claim)
     with CaptureQueriesContext(connection) as queries:
         tree.fetch_first_view(argument_map)
     fetch_queries = len(queries)
     page_ids = [int(i) for i in _TREE_ITEM.findall(page.content)]
     expand_ids = [int(i) for i in _TREE_ITEM.findall(expand.content)]
+    # The floor must write what the app sends, byte for byte: the whole tree fragment embedded in
+    # the page (both ways of fetching it), the whole body of the expand response.
+    floor_trees = {"window": floor_page_window(), "index pages": floor_page_pages()}
     checks = {
-        "floor shows the page's claims": page_ids == _item_ids(floor_page_window())
-        and page_ids == _item_ids(floor_page_pages()),
-        "floor shows the expand's claims": expand_ids == _item_ids(floor_expand()),
+        "floor shows the page's claims": all(
+            _item_ids(markup) == page_ids for markup in floor_trees.values()
+        ),
+        "floor writes the page's tree byte for byte": all(
+            page.content.count(markup.encode("utf-8")) == 1 for markup in floor_trees.values()
+        ),
+        "floor writes the expand's body byte for byte": floor_expand().encode("utf-8")
+        == expand.content,
     }
     shown_page, shown_expand = len(page_ids), len(expand_ids)
+    shown_claim = len(_TREE_ITEM.findall(claim_page.content))
 
     measurements = []
     if has_article:
@@ -434,7 +454,7 @@ def bench_map(group: str, create, *, client, raw, placeholder: str, warmup: int,
                 prepare=cache.clear,
                 shown=shown_page,
                 queries=page_cold_queries,
-                floor="floor: page",
+                floor=FLOOR_PAGE_WINDOW,
                 target=True,
             )
         )
@@ -445,17 +465,18 @@ def bench_map(group: str, create, *, client, raw, placeholder: str, warmup: int,
             get_page,
             shown=shown_page,
             queries=page_warm_queries,
-            floor="floor: page",
+            floor=FLOOR_PAGE_WINDOW,
             target=True,
         ),
-        Measurement(group, "floor: page", floor_page, shown=shown_page, queries=floor_page_queries),
+        Measurement(group, FLOOR_PAGE_WINDOW, floor_page_window, shown=shown_page, queries=1),
+        Measurement(group, FLOOR_PAGE_INDEX, floor_page_pages, shown=shown_page, queries=2),
         Measurement(
             group,
             "app fetch only (no render)",
             lambda: tree.fetch_first_view(argument_map),
             shown=shown_page,
             queries=fetch_queries,
-            floor="floor: page",
+            floor=FLOOR_PAGE_WINDOW,
         ),
         Measurement(
             group,
@@ -467,8 +488,19 @@ def bench_map(group: str, create, *, client, raw, placeholder: str, warmup: int,
             target=True,
         ),
         Measurement(group, "floor: expand", floor_expand, shown=shown_expand, queries=1),
+        Measurement(
+            group, "claim page (no floor)", get_claim, shown=shown_claim, queries=claim_queries
+        ),
     ]
     run_round_robin(measurements, warmup=warmup, runs=runs)
+    # The page's floor is the faster of its two ways, by median over the same rounds: one
+    # statement numbering siblings with a window function (fewest round trips), or two reading
+    # each page from the index (bounded however many children a claim has).
+    medians = {m.name: m.median for m in measurements if m.name in FLOOR_PAGE_VARIANTS}
+    floor_page = min(medians, key=medians.get)
+    for m in measurements:
+        if m.floor == FLOOR_PAGE_WINDOW:
+            m.floor = floor_page
     return {
         "slug": slug,
         "claims": Claim.objects.filter(map=argument_map).count(),
@@ -477,17 +509,11 @@ def bench_map(group: str, create, *, client, raw, placeholder: str, warmup: int,
         "page_bytes": len(page.content),
         "expand_claim": {"id": busiest_id, "children": busiest_children},
         "expand_bytes": len(expand.content),
-        "floor_page_variant": floor_variant,
-        "floor_page_trial_ms": {k: round(v, 3) for k, v in trial.items()},
+        "claim_page_bytes": len(claim_page.content),
+        "floor_page": floor_page,
         "checks": checks,
         "measurements": measurements,
     }
-
-
-def _timed(fn) -> float:
-    started = time.perf_counter()
-    fn()
-    return (time.perf_counter() - started) * 1000
 
 
 def _item_ids(markup: str) -> list[int]:
@@ -534,7 +560,16 @@ def bench_renderers(claims: int, *, raw, placeholder: str, warmup: int, runs: in
             taken += 1
     page_size = settings.ARGMAP_PAGE_SIZE
     outputs = {name: render(root, slug, 1, page_size) for name, render in RENDERERS.items()}
-    equal = same_markup(outputs)
+    reference = outputs[APP_RENDERER]
+    equivalent = same_markup(outputs)  # equal once whitespace and entity spellings are normalized
+    markup = {
+        name: "byte-identical"
+        if html == reference
+        else "equal up to whitespace and entity spelling"
+        if equivalent[name]
+        else "differs"
+        for name, html in outputs.items()
+    }
     group = f"{taken:,} nodes"
     measurements = [
         Measurement(
@@ -550,7 +585,7 @@ def bench_renderers(claims: int, *, raw, placeholder: str, warmup: int, runs: in
     return {
         "nodes": taken,
         "bytes": {name: len(html.encode("utf-8")) for name, html in outputs.items()},
-        "same_markup_as_app": equal,
+        "markup_vs_app": markup,
         "measurements": measurements,
     }
 
@@ -650,11 +685,6 @@ def main() -> int:
         default=10,
         help="timed runs of each 5,000-node render (after one warm-up; Django's takes ~1 s)",
     )
-    parser.add_argument(
-        "--proposed",
-        action="store_true",
-        help="measure with bench/proposed.py patched into the app (A/B of the proposed change)",
-    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -677,14 +707,9 @@ def main() -> int:
         vendor = connection.vendor
         database = database_info(vendor)
         version = database["version"]
-        variant = "app as is"
-        if args.proposed:
-            import proposed
-
-            proposed.install()
-            variant = "with bench/proposed.py"
         print(
-            f"Argmap reading benchmark on {vendor} {version}, {os.cpu_count()} cores ({variant})",
+            f"Argmap reading benchmark on {vendor} {version}, {os.cpu_count()} cores, "
+            f"load average {load_before[0]:.1f}",
             flush=True,
         )
         raw, placeholder = raw_connection(vendor, settings.DATABASES["default"])
@@ -718,6 +743,10 @@ def main() -> int:
         print(format_table(all_measurements, vs_floor, scale))
         print()
         print(
+            "Page floor (the faster of its two ways): "
+            + "; ".join(f"{group}: {data['floor_page']}" for group, data in maps.items())
+        )
+        print(
             "(e) fully expanded outline: not offered by the app (subtrees load on expand), "
             "so not measured."
         )
@@ -728,9 +757,10 @@ def main() -> int:
             if not ok
         ]
         problems += [
-            f"WARNING: check failed: {name} markup differs from TreeRenderer's"
-            for name, ok in render["same_markup_as_app"].items()
-            if not ok
+            f"WARNING: check failed: {name} markup is not byte-identical to {APP_RENDERER}'s "
+            f"({verdict})"
+            for name, verdict in render["markup_vs_app"].items()
+            if verdict != "byte-identical"
         ]
         for line in problems:
             print(line)
@@ -756,11 +786,12 @@ def main() -> int:
                 "load_average_before": [round(x, 2) for x in load_before],
                 "load_average_after": [round(x, 2) for x in os.getloadavg()],
             },
-            "variant": variant,
             "runs": args.runs,
             "warmup": args.warmup,
             "render_runs": args.render_runs,
             "page_size": settings.ARGMAP_PAGE_SIZE,
+            "floor_connection": "own DB-API connection, kept open; no server-side prepared "
+            "statements (as Django)",
             "targets": {"x_floor_max": FLOOR_TARGET, "per_claim_10k_over_100_max": SCALE_TARGET},
             "maps": {
                 group: {k: v for k, v in data.items() if k != "measurements"}
@@ -779,10 +810,11 @@ def main() -> int:
                 results = json.loads(RESULTS.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
                 results = {}
-        key = f"{vendor}+proposed" if args.proposed else vendor
-        results[key] = record
+        # One entry per database; entries of variants no longer measured are dropped.
+        results = {key: value for key, value in results.items() if "+" not in key}
+        results[vendor] = record
         RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        print(f"Results written to {RESULTS.relative_to(BASE_DIR)} under {key!r}.")
+        print(f"Results written to {RESULTS.relative_to(BASE_DIR)} under {vendor!r}.")
         return 0
     except Exception:
         traceback.print_exc()

@@ -25,6 +25,28 @@ from argmap import bus, services
 from argmap.models import ArgumentMap, Claim
 from tests.conftest import claim_by_text
 
+
+def run_async(coroutine):
+    """``asyncio.run`` in a fresh thread: Playwright's sync API keeps an event loop running in
+    the test thread once a browser test has run, and asyncio.run refuses to nest."""
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # re-raised in the test thread
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 SAFER = "Car-free streets are safer"
 WALK = "Children can walk to school"
 DELIVERIES = "Deliveries get harder"
@@ -259,7 +281,7 @@ def test_local_bus_delivers_only_after_commit(local_bus, live_map):
         subscription.close()
         return woke_inside, version_inside, woke_after, subscription.version
 
-    woke_inside, version_inside, woke_after, version_after = asyncio.run(scenario())
+    woke_inside, version_inside, woke_after, version_after = run_async(scenario())
 
     assert (woke_inside, version_inside) == (False, start)
     assert (woke_after, version_after) == (True, start + 1)
@@ -286,7 +308,7 @@ def test_local_bus_never_delivers_a_rolled_back_write(local_bus, live_map):
         subscription.close()
         return after_rollback, committed, after_commit
 
-    after_rollback, committed, after_commit = asyncio.run(scenario())
+    after_rollback, committed, after_commit = run_async(scenario())
 
     assert after_rollback == (False, start)
     assert committed == start + 1
@@ -315,7 +337,7 @@ def test_local_bus_coalesces_versions_and_counts_presence(local_bus):
         other.close()
         return presence, burst, stale, after_close, hub.presence(7), other.version
 
-    presence, burst, stale, after_close, empty, other_version = asyncio.run(scenario())
+    presence, burst, stale, after_close, empty, other_version = run_async(scenario())
 
     assert presence == (2, 2, 2, 1)
     assert burst == (True, 7, False)  # three versions, one wake-up, nothing left over
@@ -364,7 +386,7 @@ def test_postgres_bus_delivers_a_committed_write_through_listen_notify(postgres_
         subscription.close()
         return caught_up, committed, arrived
 
-    caught_up, committed, arrived = asyncio.run(scenario())
+    caught_up, committed, arrived = run_async(scenario())
 
     assert caught_up == start
     assert committed == start + 1
@@ -392,7 +414,7 @@ def test_postgres_bus_never_delivers_a_rolled_back_write(postgres_bus, live_map)
         subscription.close()
         return after_rollback, after_commit
 
-    after_rollback, after_commit = asyncio.run(scenario())
+    after_rollback, after_commit = run_async(scenario())
 
     assert after_rollback is False
     assert after_commit is True
@@ -442,7 +464,7 @@ def test_postgres_listener_reconnects_by_itself_and_catches_every_stream_up(post
             subscription.close()
         return before, silent, gone, caught_up, pid, reconnected_pid, later, arrived
 
-    before, silent, gone, caught_up, pid, reconnected_pid, later, arrived = asyncio.run(scenario())
+    before, silent, gone, caught_up, pid, reconnected_pid, later, arrived = run_async(scenario())
 
     assert before == start
     assert silent is False
@@ -520,7 +542,7 @@ def test_stream_starts_with_retry_then_the_version_when_the_client_is_behind(
         finally:
             await stream.close()
 
-    response, (first, second, third) = asyncio.run(scenario())
+    response, (first, second, third) = run_async(scenario())
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/event-stream")
@@ -549,7 +571,7 @@ def test_stream_of_an_up_to_date_client_sends_no_version_then_one_per_write(stre
         finally:
             await stream.close()
 
-    opening, quiet, written, event, delay = asyncio.run(scenario())
+    opening, quiet, written, event, delay = run_async(scenario())
 
     assert opening == [{"retry": "2000"}, {"event": "presence", "data": "1 person here"}]
     assert quiet is None
@@ -584,7 +606,7 @@ def test_stream_coalesces_a_burst_of_writes_into_few_events_ending_at_the_last(
         finally:
             await stream.close()
 
-    final, versions = asyncio.run(scenario())
+    final, versions = run_async(scenario())
 
     assert final == current + 10
     assert versions[-1] == final
@@ -613,7 +635,7 @@ def test_stream_tells_every_tab_how_many_people_are_here(stream_bus, live_map):
         finally:
             await first.close()
 
-    alone, joined, left = asyncio.run(scenario())
+    alone, joined, left = run_async(scenario())
 
     assert alone == {"event": "presence", "data": "1 person here"}
     assert joined == [{"event": "presence", "data": "2 people here"}] * 2
@@ -637,7 +659,7 @@ def test_stream_treats_a_digit_like_last_event_id_as_unknown(stream_bus, live_ma
         finally:
             await stream.close()
 
-    status, events = asyncio.run(scenario())
+    status, events = run_async(scenario())
 
     assert status == 200
     assert events[1] == {"event": "version", "id": str(current), "data": str(current)}
@@ -652,4 +674,4 @@ def test_stream_of_a_private_map_is_404(stream_bus, make_map, owner):
         await sync_to_async(connections.close_all)()
         return stranger.status_code
 
-    assert asyncio.run(scenario()) == 404
+    assert run_async(scenario()) == 404
