@@ -453,6 +453,21 @@ def claim_reorder(*, claim: Claim, offset: int, by=None, reason: str = "") -> Cl
     return Claim.objects.get(pk=current.pk)
 
 
+def _set_status(
+    ids: list[int], status: str, archived_with: int | None, version: int, *, by, reason: str
+) -> None:
+    """Change many claims' status in one UPDATE, with the history rows it would otherwise skip."""
+    Claim.objects.filter(pk__in=ids).update(
+        status=status, archived_with=archived_with, changed_in=version
+    )
+    Claim.history.bulk_history_create(
+        list(Claim.objects.filter(pk__in=ids)),
+        update=True,
+        default_user=by,
+        default_change_reason=reason,
+    )
+
+
 @retry_on_conflict
 @transaction.atomic
 def claim_archive(*, claim: Claim, by=None, reason: str = "") -> list[int]:
@@ -467,15 +482,7 @@ def claim_archive(*, claim: Claim, by=None, reason: str = "") -> list[int]:
         status=Claim.Status.ARCHIVED
     )
     ids = list(swept.values_list("pk", flat=True))
-    Claim.objects.filter(pk__in=ids).update(
-        status=Claim.Status.ARCHIVED, archived_with=current.pk, changed_in=version
-    )
-    Claim.history.bulk_history_create(
-        list(Claim.objects.filter(pk__in=ids)),
-        update=True,
-        default_user=by,
-        default_change_reason=reason or "Archived",
-    )
+    _set_status(ids, Claim.Status.ARCHIVED, current.pk, version, by=by, reason=reason or "Archived")
     _touch([current.parent_id], version)
     return ids
 
@@ -493,15 +500,7 @@ def claim_restore(*, claim: Claim, by=None, reason: str = "") -> list[int]:
     root = current.archived_with_id or current.pk
     swept = Claim.objects.filter(map_id=current.map_id, archived_with=root)
     ids = list(swept.values_list("pk", flat=True)) or [current.pk]
-    Claim.objects.filter(pk__in=ids).update(
-        status=Claim.Status.PUBLISHED, archived_with=None, changed_in=version
-    )
-    Claim.history.bulk_history_create(
-        list(Claim.objects.filter(pk__in=ids)),
-        update=True,
-        default_user=by,
-        default_change_reason=reason or "Restored",
-    )
+    _set_status(ids, Claim.Status.PUBLISHED, None, version, by=by, reason=reason or "Restored")
     _touch([current.parent_id], version)
     return ids
 
