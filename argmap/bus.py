@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 CHANNEL = "argmap_events"
 PRESENCE_TTL = 45.0  # seconds a process's presence report stays valid
 PRESENCE_REFRESH = 15.0
+# Joins and leaves within this many seconds reach a map's streams (and the other processes) as
+# one presence update: with N viewers, telling all N of every join costs O(N) sends per join.
+PRESENCE_COALESCE = 1.0
 PROCESS_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
@@ -98,6 +101,7 @@ class Hub:
         self._remote: dict[int, dict[str, tuple[int, float]]] = defaultdict(dict)
         self._listener: asyncio.Task | None = None
         self._listener_loop: asyncio.AbstractEventLoop | None = None
+        self._presence_due: set[int] = set()
         self.listener_connected = asyncio.Event()
 
     # -- subscriptions -------------------------------------------------------------------
@@ -108,7 +112,8 @@ class Hub:
             self._subs[map_id].add(sub)
         if backend_name() == "postgres":
             self._ensure_listener(loop)
-        self._presence_changed(map_id)
+        sub.presence = self.presence(map_id)  # its own first figure at once, the others soon
+        self._presence_changed(map_id, loop)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -116,7 +121,7 @@ class Hub:
             self._subs[sub.map_id].discard(sub)
             if not self._subs[sub.map_id]:
                 del self._subs[sub.map_id]
-        self._presence_changed(sub.map_id)
+        self._presence_changed(sub.map_id, sub.loop)
 
     def local_count(self, map_id: int) -> int:
         with self._lock:
@@ -151,7 +156,20 @@ class Hub:
         )
         return self.local_count(map_id) + remote
 
-    def _presence_changed(self, map_id: int) -> None:
+    def _presence_changed(self, map_id: int, loop: asyncio.AbstractEventLoop) -> None:
+        """Schedule one presence update for the map, PRESENCE_COALESCE after the first change."""
+        if PRESENCE_COALESCE <= 0:
+            self._flush_presence(map_id)
+            return
+        with self._lock:
+            if map_id in self._presence_due:
+                return
+            self._presence_due.add(map_id)
+        loop.call_soon_threadsafe(loop.call_later, PRESENCE_COALESCE, self._flush_presence, map_id)
+
+    def _flush_presence(self, map_id: int) -> None:
+        with self._lock:
+            self._presence_due.discard(map_id)
         if backend_name() == "postgres" and self._listener_loop is not None:
             self._listener_loop.call_soon_threadsafe(
                 asyncio.ensure_future, self._send_presence([map_id])

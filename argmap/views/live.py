@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -48,24 +49,39 @@ async def _stream(map_id: int, since: int | None, *, hold: bool = True) -> Async
         if not hold:
             yield _event("presence", _presence_text(subscription.presence))
             return
+        loop = asyncio.get_running_loop()
+        sent_at = -COALESCE_SECONDS
         while True:
+            events = []
+            if subscription.version > sent_version:
+                sent_version = subscription.version
+                events.append(_event("version", str(sent_version), sent_version))
             if subscription.presence != sent_presence:
                 sent_presence = subscription.presence
-                yield _event("presence", _presence_text(sent_presence))
+                events.append(_event("presence", _presence_text(sent_presence)))
+            if events:
+                sent_at = loop.time()
+                yield "".join(events)
             woke = await subscription.wait(KEEPALIVE_SECONDS)
             if not woke:
                 yield ": keepalive\n\n"
                 continue
-            await asyncio.sleep(COALESCE_SECONDS)  # let a burst of writes settle into one event
-            if subscription.version > sent_version:
-                sent_version = subscription.version
-                yield _event("version", str(sent_version), sent_version)
+            # Coalesce without delaying: the first change goes out at once; changes within
+            # COALESCE_SECONDS of the last send wait for the window to end and leave as one event.
+            wait = sent_at + COALESCE_SECONDS - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
     finally:
         subscription.close()
 
 
 def _current_version(map_id: int) -> int:
-    return ArgumentMap.objects.filter(pk=map_id).values_list("version", flat=True).get()
+    """The map's version. Then this request hands its connection back (to the pool on
+    PostgreSQL): the stream lives for hours and needs the database no more."""
+    try:
+        return ArgumentMap.objects.filter(pk=map_id).values_list("version", flat=True).get()
+    finally:
+        connection.close()
 
 
 def _last_event_id(request: HttpRequest) -> int | None:
