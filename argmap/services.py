@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, OperationalError, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -91,12 +91,18 @@ def retry_on_conflict[**P, R](func: Callable[P, R]) -> Callable[P, R]:
 def _lock_map_and_tick(map_id: int) -> int:
     """Lock the map row for this transaction and advance its version clock; return the new one.
 
-    On PostgreSQL the row lock serializes structural writes in one map; on SQLite the IMMEDIATE
-    transaction already holds the database's write lock.
+    One statement: on PostgreSQL the UPDATE takes the row lock that serializes structural writes
+    in one map until commit; on SQLite the IMMEDIATE transaction already holds the write lock.
     """
-    ArgumentMap.objects.select_for_update().filter(pk=map_id).values_list("pk").get()
-    ArgumentMap.objects.filter(pk=map_id).update(version=F("version") + 1)
-    version = ArgumentMap.objects.filter(pk=map_id).values_list("version", flat=True).get()
+    table = ArgumentMap._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET version = version + 1 WHERE id = %s RETURNING version", [map_id]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise ArgumentMap.DoesNotExist(f"No map {map_id}.")
+    version = row[0]
     bus.announce(map_id, version)
     return version
 
