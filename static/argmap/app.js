@@ -332,6 +332,9 @@
     syncActiveQuotes();
   });
 
+  // live.js re-reads the article's highlights after a change: mark the ones in view again.
+  document.addEventListener("argmap:articleUpdated", syncActiveQuotes);
+
   document.addEventListener("mouseout", (event) => {
     if (event.relatedTarget) return; // moving within the page: mouseover handles it
     hovered = hoveredQuote = null;

@@ -52,38 +52,101 @@
     const state = live();
     if (Number(changes.dataset.version) <= Number(state.dataset.version)) return;
     if (changes.dataset.reload === "true") {
+      // Too far behind to patch: fetch the tree afresh (and the article with it).
       window.htmx.ajax("GET", window.location.pathname, {
         target: '[role="tree"]',
         select: '[role="tree"]',
         swap: "outerHTML",
       });
       state.dataset.version = changes.dataset.version;
+      refreshArticle();
       return;
     }
+    let articleStale = false;
+    const groups = new Set();
     for (const template of changes.querySelectorAll("template[data-claim]")) {
       const id = template.dataset.claim;
       const existing = document.getElementById(`claim-${id}`);
-      if (template.dataset.state === "gone") {
+      const fresh = template.dataset.state === "gone" ? null : template.content.querySelector(ITEM);
+      if (quoteChanged(id, existing, fresh)) articleStale = true;
+      if (!fresh) {
         if (existing) removeItem(existing);
         continue;
       }
-      const fresh = template.content.querySelector(ITEM);
-      if (!fresh) continue;
       const parentId = template.dataset.parent;
       if (existing) {
         const currentParent = itemOf(existing.parentElement);
+        updateItem(existing, fresh);
         if (parentId && currentParent && currentParent.dataset.claim !== parentId) {
-          removeItem(existing);
-          insertItem(fresh, parentId);
-        } else {
-          updateItem(existing, fresh);
+          moveItem(existing, parentId);
         }
       } else if (parentId) {
         insertItem(fresh, parentId);
       }
+      const group = document.getElementById(`group-${parentId}`);
+      if (group) groups.add(group);
     }
+    // Siblings arrive one by one, each with its new position: settle each group's order once
+    // all of them are in.
+    for (const group of groups) sortGroup(group);
     state.dataset.version = changes.dataset.version;
+    if (articleStale) refreshArticle();
     body.dispatchEvent(new CustomEvent("argmap:applied", { bubbles: true }));
+  }
+
+  const quoteOf = (el) => (el && el.hasAttribute("data-quote-start")
+    ? `${el.getAttribute("data-quote-start")}-${el.getAttribute("data-quote-end")}`
+    : "");
+
+  /**
+   * Whether a change adds, moves or removes a highlight in the article. A claim in the tree
+   * carries its quote's offsets, so compare those; for one that is not, the article itself says
+   * whether it cites the claim.
+   */
+  function quoteChanged(id, existing, fresh) {
+    if (!document.getElementById("article") || !/^\d+$/.test(id)) return false;
+    if (existing) return quoteOf(existing) !== quoteOf(fresh);
+    const cited = Boolean(document.querySelector(`#article a.quote[data-claims~="${id}"]`));
+    return cited !== Boolean(quoteOf(fresh));
+  }
+
+  /**
+   * Re-read the article's highlights and coverage from the map page (rendered for this reader,
+   * cached per map version on the server). Runs one at a time; a request made meanwhile runs
+   * once more at the end.
+   */
+  let articleLoading = null;
+  let articleAgain = false;
+  function refreshArticle() {
+    if (!document.getElementById("article")) return;
+    if (articleLoading) {
+      articleAgain = true;
+      return;
+    }
+    articleLoading = fetch(window.location.pathname, {
+      credentials: "same-origin",
+      headers: { Accept: "text/html" },
+    })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        const doc = new DOMParser().parseFromString(html, "text/html");
+        for (const id of ["article", "coverage"]) {
+          const current = document.getElementById(id);
+          const next = doc.getElementById(id);
+          if (current && next) current.replaceChildren(...next.childNodes);
+        }
+        body.dispatchEvent(new CustomEvent("argmap:articleUpdated", { bubbles: true }));
+      })
+      .catch(() => {
+        // The slow poll or the next change will try again; the highlights are only a view.
+      })
+      .finally(() => {
+        articleLoading = null;
+        if (articleAgain) {
+          articleAgain = false;
+          refreshArticle();
+        }
+      });
   }
 
   function removeItem(item) {
@@ -93,13 +156,49 @@
     if (parent) syncExpanded(parent);
   }
 
+  /**
+   * Move a claim, with whatever of its subtree is loaded here, under its new parent; if this
+   * reader has not loaded that parent's children, it just leaves (the parent's count says so).
+   */
+  function moveItem(item, parentId) {
+    const oldParent = itemOf(item.parentElement);
+    const group = document.getElementById(`group-${parentId}`);
+    if (!group || group.dataset.loaded !== "true") {
+      removeItem(item);
+      const parent = document.getElementById(`claim-${parentId}`);
+      if (parent) syncExpanded(parent);
+      return;
+    }
+    const hadFocus = item.contains(document.activeElement) ? document.activeElement : null;
+    placeAmongSiblings(item, group);
+    relevel(item, Number(itemOf(group).getAttribute("aria-level") || 0) + 1);
+    if (oldParent) syncExpanded(oldParent);
+    syncExpanded(itemOf(group));
+    if (hadFocus && hadFocus.isConnected) hadFocus.focus({ preventScroll: true });
+  }
+
+  function relevel(item, level) {
+    item.setAttribute("aria-level", String(level));
+    const group = groupOf(item);
+    if (!group) return;
+    for (const child of group.querySelectorAll(`:scope > ${ITEM}`)) relevel(child, level + 1);
+  }
+
   /** Refresh a claim's row in place, keeping its loaded children and any open form. */
   function updateItem(item, fresh) {
     const row = rowOf(item);
     const freshRow = rowOf(fresh);
     if (row && freshRow && !row.matches("form")) {
-      row.replaceWith(freshRow);
-      window.htmx.process(freshRow);
+      // Refill the row rather than replace it: a request in flight may target it (Edit swaps
+      // its form into #row-<id>), and htmx holds on to the element it resolved. Keep the
+      // action bar, and the focus if it is on one of its buttons.
+      const focused = row.contains(document.activeElement) ? document.activeElement : null;
+      const bar = row.querySelector(".claim-actions");
+      row.replaceChildren(...freshRow.childNodes);
+      const meta = row.querySelector(".claim-meta");
+      if (bar && meta) meta.append(bar);
+      window.htmx.process(row);
+      if (focused && focused.isConnected) focused.focus({ preventScroll: true });
     }
     item.className = fresh.className;
     for (const name of ["data-position", "data-author", "data-quote-start", "data-quote-end"]) {
@@ -123,6 +222,22 @@
     placeAmongSiblings(fresh, group);
     window.htmx.process(fresh);
     syncExpanded(parent);
+  }
+
+  /** Order a group's items by position (the server's order: position, then id). */
+  function sortGroup(group) {
+    const items = [...group.children].filter((el) => el.matches(ITEM));
+    const key = (el) => [Number(el.dataset.position), Number(el.dataset.claim)];
+    const sorted = [...items].sort((a, b) => {
+      const [pa, ia] = key(a);
+      const [pb, ib] = key(b);
+      return pa - pb || ia - ib;
+    });
+    if (sorted.every((el, index) => el === items[index])) return;
+    const focused = group.contains(document.activeElement) ? document.activeElement : null;
+    const more = [...group.children].find((el) => el.matches("li.more")) || null;
+    for (const el of sorted) group.insertBefore(el, more);
+    if (focused && focused.isConnected) focused.focus({ preventScroll: true });
   }
 
   function placeAmongSiblings(item, group) {
@@ -172,15 +287,19 @@
     const bar = document.createElement("span");
     bar.className = "claim-actions";
     bar.setAttribute("role", "toolbar");
-    bar.setAttribute("aria-label", "Claim actions");
+    bar.setAttribute("aria-label", `Actions for claim #${id}`);
+    let into = bar;
     const add = (label, attrs, title) => {
       const el = document.createElement(attrs.href ? "a" : "button");
       if (!attrs.href) el.type = "button";
+      // A toolbar is one Tab stop, and only on the focused claim (see activateBar); the arrow
+      // keys move inside it (see the keydown handler).
+      el.tabIndex = -1;
       el.className = "action";
       el.textContent = label;
       if (title) el.title = title;
       for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
-      bar.append(el);
+      into.append(el);
     };
     const compose = `#compose-${id}`;
     add("+ Pro", { "hx-get": `${claimUrl(id, "add")}?stance=support`, "hx-target": compose, "data-action": "add-support" }, "Add a claim that supports this one");
@@ -189,8 +308,12 @@
       add("Edit", { "hx-get": claimUrl(id, "edit"), "hx-target": `#row-${id}`, "hx-swap": "outerHTML", "data-action": "edit" });
       if (item.getAttribute("aria-level") !== "1" && !item.classList.contains("thesis")) {
         add("Move", { "hx-get": claimUrl(id, "move"), "hx-target": compose, "data-action": "move" });
-        add("↑", { "hx-post": claimUrl(id, "reorder"), "hx-vals": '{"direction": "up"}', "hx-swap": "none", "aria-label": "Move up" });
-        add("↓", { "hx-post": claimUrl(id, "reorder"), "hx-vals": '{"direction": "down"}', "hx-swap": "none", "aria-label": "Move down" });
+        into = document.createElement("span"); // ↑ and ↓ wrap to a new line together
+        into.className = "action-pair";
+        bar.append(into);
+        add("↑", { "hx-post": claimUrl(id, "reorder"), "hx-vals": '{"direction": "up"}', "hx-swap": "none", "aria-label": "Move up" }, "Move up among its siblings");
+        add("↓", { "hx-post": claimUrl(id, "reorder"), "hx-vals": '{"direction": "down"}', "hx-swap": "none", "aria-label": "Move down" }, "Move down among its siblings");
+        into = bar;
         add("Archive", { "hx-post": claimUrl(id, "archive"), "hx-target": `#claim-${id}`, "hx-swap": "outerHTML", "data-action": "archive" });
       }
     }
@@ -213,14 +336,28 @@
   function showActions(item) {
     if (!me || !item || !mapSlug()) return;
     const row = rowOf(item);
-    if (!row || row.matches("form") || row.querySelector(".claim-actions")) return;
+    if (!row || row.matches("form")) return;
+    // One bar for the pointer and one for the focus at most: hovering must not take the bar
+    // away from the claim a keyboard user is on (nor from the one whose button has focus).
+    const focusedItem = itemOf(asElement(document.activeElement));
     for (const old of document.querySelectorAll(".claim-actions")) {
-      if (!old.contains(document.activeElement)) old.remove();
+      const owner = itemOf(old);
+      if (owner !== focusedItem && owner !== item) old.remove();
     }
-    ensureCompose(item);
-    const bar = actionBar(item);
-    row.querySelector(".claim-meta").prepend(bar);
-    window.htmx.process(bar);
+    let bar = row.querySelector(".claim-actions");
+    if (!bar) {
+      ensureCompose(item);
+      bar = actionBar(item);
+      row.querySelector(".claim-meta").append(bar);
+      window.htmx.process(bar);
+    }
+    if (item === focusedItem) activateBar(bar);
+  }
+
+  /** Put the focused claim's toolbar in the Tab order (a hovered claim's stays out of it). */
+  function activateBar(bar) {
+    const buttons = [...bar.querySelectorAll(".action")];
+    if (!buttons.some((button) => button.tabIndex === 0) && buttons.length) buttons[0].tabIndex = 0;
   }
 
   document.addEventListener("focusin", (event) => {
@@ -235,24 +372,28 @@
 
   // --- Forms: focus, Escape, keep mine / keep theirs ------------------------------------------
 
+  // htmx fires afterSwap on each element it put in place (for an outerHTML swap, the new
+  // element, not the detached old one): focus the field of a form that just opened.
   document.addEventListener("htmx:afterSwap", (event) => {
-    const target = asElement(event.detail.target);
-    if (!target) return;
-    const form = target.matches("form[data-claim-form]")
-      ? target
-      : target.querySelector("form[data-claim-form], [data-move-dialog] input[type=search]");
-    if (form) {
-      const field = form.matches("input") ? form : form.querySelector("textarea");
-      if (field) {
+    const el = asElement(event.target);
+    if (!el || !el.isConnected) return;
+    const opened = el.matches("form[data-claim-form], [data-move-dialog]")
+      ? el
+      : el.querySelector("form[data-claim-form], [data-move-dialog]");
+    if (opened) {
+      const field = opened.querySelector("textarea, input[type=search]");
+      if (field && !opened.contains(document.activeElement)) {
         field.focus();
         if (field.setSelectionRange) field.setSelectionRange(field.value.length, field.value.length);
       }
-      if (pendingQuote && form.matches("form[data-claim-form]")) fillQuote(form, pendingQuote);
+      if (pendingQuote && opened.matches("form[data-claim-form]")) fillQuote(opened, pendingQuote);
     }
-    if (target.matches(".claim-row") && !target.matches("form")) {
-      // An edit was saved or cancelled: give focus back to the claim.
-      const item = itemOf(target);
-      if (item && (document.activeElement === body || !document.activeElement)) item.focus();
+    const source = asElement(event.detail.requestConfig && event.detail.requestConfig.elt);
+    if (el.matches(".claim-row") && source && source.matches("form[data-edit-form]")) {
+      // An edit was saved or cancelled: give focus back to the claim. (Only then: other answers
+      // refresh rows out of band, and must not pull the focus to them.)
+      const item = itemOf(el);
+      if (item && (document.activeElement === body || !document.activeElement)) focusItem(item);
     }
   });
 
@@ -261,21 +402,45 @@
     if (form.matches("[data-edit-form]")) {
       window.htmx.ajax("GET", form.dataset.cancelUrl, { target: form, swap: "outerHTML" }).then(() => {
         const again = item && document.getElementById(item.id);
-        if (again) again.focus();
+        if (again) focusItem(again, { flash: false });
       });
       return;
     }
     const box = form.closest(".compose");
     if (box) box.replaceChildren();
-    if (item) item.focus();
+    if (item) focusItem(item, { flash: false });
   }
+
+  // The action bar is a WAI-ARIA toolbar: ←/→ (and Home/End) move between its buttons, Tab
+  // leaves it, Escape goes back to the claim.
+  document.addEventListener("keydown", (event) => {
+    const el = asElement(event.target);
+    const bar = el && el.closest(".claim-actions");
+    if (!bar || event.altKey || event.ctrlKey || event.metaKey) return;
+    const buttons = [...bar.querySelectorAll(".action")];
+    const index = buttons.indexOf(el);
+    const go = {
+      ArrowRight: buttons[(index + 1) % buttons.length],
+      ArrowLeft: buttons[(index - 1 + buttons.length) % buttons.length],
+      Home: buttons[0],
+      End: buttons[buttons.length - 1],
+    }[event.key];
+    if (go) {
+      event.preventDefault();
+      for (const button of buttons) button.tabIndex = button === go ? 0 : -1;
+      go.focus();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      focusItem(itemOf(bar), { flash: false });
+    }
+  });
 
   document.addEventListener("keydown", (event) => {
     const el = asElement(event.target);
     const form = el && el.closest("form[data-claim-form], [data-move-dialog]");
     if (form && event.key === "Escape") {
       event.preventDefault();
-      cancelForm(form.matches("form") ? form : form);
+      cancelForm(form);
       return;
     }
     if (form && event.key === "Enter" && (event.ctrlKey || event.metaKey) && el.matches("textarea")) {
@@ -324,52 +489,109 @@
     }
   }, true);
 
-  // A claim was added by this reader: show and focus it in its place.
+  // A claim was added by this reader: show and focus it in its place. htmx fires the response's
+  // HX-Trigger events before it swaps, so remember the id and finish once the swap is done.
+  let addedClaim = null;
+  let focusAfterLoad = null;
   body.addEventListener("argmap:claimAdded", (event) => {
-    const item = document.getElementById(`claim-${event.detail.id}`);
+    addedClaim = String(event.detail.id);
+    // Our own stream may have announced it first: keep one copy, the response's.
+    const early = document.getElementById(`claim-${addedClaim}`);
+    if (early) early.remove();
+  });
+
+  document.addEventListener("htmx:afterSwap", () => {
+    if (addedClaim === null) return;
+    const item = document.getElementById(`claim-${addedClaim}`);
     if (!item) return;
+    addedClaim = null;
+    if (quoteOf(item)) refreshArticle(); // a claim made from a selection: highlight its quote
     const parent = itemOf(item.parentElement);
     if (parent) {
       const group = groupOf(parent);
       if (group.dataset.loaded !== "true") {
         // Only the new claim is here; load its siblings too, then focus it.
-        delete group.dataset.loaded;
         item.remove();
-        parent.setAttribute("aria-expanded", "false");
         const toggle = rowOf(parent).querySelector("a.toggle");
         if (toggle) {
+          parent.setAttribute("aria-expanded", "false");
           parent.setAttribute("aria-busy", "true");
           window.htmx.process(toggle);
           window.htmx.trigger(toggle, "argmap:load");
-          focusAfterLoad = event.detail.id;
+          focusAfterLoad = { id: item.id, parent: parent.id };
         }
         return;
       }
       item.setAttribute("aria-level", String(Number(parent.getAttribute("aria-level") || 0) + 1));
+      placeAmongSiblings(item, group); // before a "Show more" link, not after it
       group.hidden = false;
       parent.setAttribute("aria-expanded", "true");
     }
     focusItem(item);
   });
 
-  let focusAfterLoad = null;
-  document.addEventListener("htmx:afterSettle", () => {
-    if (focusAfterLoad === null) return;
-    const item = document.getElementById(`claim-${focusAfterLoad}`);
-    if (item) {
-      focusAfterLoad = null;
-      focusItem(item);
+  // A claim that came live (or from this reader's own form) may come again in a page of
+  // children loaded later ("Show more"): the copy just swapped in wins, in the server's order.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const el = asElement(event.target);
+    if (!el || !el.matches(ITEM) || !el.isConnected) return;
+    for (const other of document.querySelectorAll(`[id="${el.id}"]`)) {
+      if (other !== el && !other.contains(el)) other.remove();
     }
   });
 
-  function focusItem(item) {
+  // The children asked for above have arrived: focus the new claim among them (or, if it landed
+  // past the first page, its parent).
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (focusAfterLoad === null) return;
+    const target = asElement(event.detail.target);
+    if (!target || target.id !== `group-${focusAfterLoad.parent.slice("claim-".length)}`) return;
+    const item = document.getElementById(focusAfterLoad.id) || document.getElementById(focusAfterLoad.parent);
+    focusAfterLoad = null;
+    if (item) focusItem(item);
+  });
+
+  /** Make `item` the tree's Tab stop and focus it; `flash` marks where a claim landed. */
+  function focusItem(item, { flash = true } = {}) {
     const tree = item.closest('[role="tree"]');
+    if (!tree) return;
     for (const other of tree.querySelectorAll('[tabindex="0"]')) other.tabIndex = -1;
     item.tabIndex = 0;
     item.focus();
+    if (!flash) return;
     item.classList.add("cited");
     window.setTimeout(() => item.classList.remove("cited"), 1600);
   }
+
+  const siblingItem = (item, direction) => {
+    let el = item[`${direction}ElementSibling`];
+    while (el && !el.matches(ITEM)) el = el[`${direction}ElementSibling`];
+    return el;
+  };
+
+  // Archiving takes the claim out of the tree: focus goes to its next sibling, else the previous
+  // one, else its parent, instead of falling back to the top of the page.
+  let afterArchive = null;
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const elt = asElement(event.detail.elt);
+    if (!elt || !elt.matches('.claim-actions [data-action="archive"]')) return;
+    const item = itemOf(elt);
+    afterArchive = item && (siblingItem(item, "next") || siblingItem(item, "previous")
+      || itemOf(item.parentElement));
+  });
+  // (The button is gone by the time htmx:afterRequest fires on it, and events on a detached
+  // element never reach `document`: act from beforeSwap, once the swap is through.)
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const elt = asElement(event.detail.requestConfig && event.detail.requestConfig.elt);
+    if (!afterArchive || !elt || !elt.matches('[data-action="archive"]')) return;
+    const next = afterArchive;
+    afterArchive = null;
+    if (!event.detail.shouldSwap || event.detail.isError) return;
+    window.setTimeout(() => {
+      const lost = !document.activeElement || document.activeElement === body;
+      if (next.isConnected && lost) focusItem(next, { flash: false });
+    });
+  });
 
   // After a move or reorder by this reader, pull at once and focus the claim where it landed.
   body.addEventListener("argmap:pull", (event) => {
@@ -383,9 +605,35 @@
       },
       { once: true },
     );
-    const dialog = document.querySelector("[data-move-dialog]");
-    if (dialog) dialog.closest(".compose").replaceChildren();
+    // (The move dialog is closed by the response's own swap: removing it here, before htmx
+    // swaps, would leave the response's out-of-band notice without a document to land in.)
   });
+
+  // --- Notices ---------------------------------------------------------------------------------
+
+  // "Moved.", "Archived … Undo", a refusal: out-of-band swaps into #live-notice, shown as a toast
+  // (app.css). It clears itself after a while, but never under the pointer or the focus.
+  let noticeTimer = null;
+  document.addEventListener("htmx:oobAfterSwap", (event) => {
+    const notice = asElement(event.target);
+    if (notice && notice.id === "live-notice") clearNoticeLater(notice);
+  });
+
+  function clearNoticeLater(notice) {
+    window.clearTimeout(noticeTimer);
+    if (!notice.textContent.trim()) return;
+    const seconds = notice.querySelector("button, a") ? 15 : notice.matches(".error") ? 10 : 6;
+    noticeTimer = window.setTimeout(() => {
+      if (!notice.isConnected) return;
+      if (notice.matches(":hover, :focus-within")) {
+        clearNoticeLater(notice);
+        return;
+      }
+      notice.replaceChildren();
+      notice.className = "notice";
+      notice.setAttribute("role", "status");
+    }, seconds * 1000);
+  }
 
   // --- Quoting the article ---------------------------------------------------------------------
 
@@ -430,22 +678,54 @@
         return;
       }
       popup.quote = quote;
-      const rect = window.getSelection().getRangeAt(0).getBoundingClientRect();
-      popup.style.top = `${window.scrollY + rect.bottom + 6}px`;
-      popup.style.left = `${window.scrollX + rect.left}px`;
-      popup.querySelector("[data-use-selection]").hidden = !document.querySelector(
-        "form[data-claim-form]",
-      );
+      popup.querySelector("[data-use-selection]").hidden = !quoteTarget();
       popup.hidden = false;
+      placePopup();
     }, 120);
   });
+
+  // "Use as quote" fills the claim form the reader was last in (several may be open).
+  let lastForm = null;
+  document.addEventListener("focusin", (event) => {
+    const form = asElement(event.target) && event.target.closest("form[data-claim-form]");
+    if (form) lastForm = form;
+  });
+  const quoteTarget = () =>
+    lastForm && lastForm.isConnected ? lastForm : document.querySelector("form[data-claim-form]");
+
+  /** Put the popup under the selection, inside the window; hide it if the selection is out of
+   * view (the article panel scrolls on its own in the two-column layout). */
+  function placePopup() {
+    const selection = window.getSelection();
+    if (popup.hidden || !selection || !selection.rangeCount) return;
+    const rect = selection.getRangeAt(0).getBoundingClientRect();
+    const panel = document.getElementById("article");
+    const frame = (panel && panel.closest(".article-panel")) || panel;
+    const box = frame ? frame.getBoundingClientRect() : null;
+    if (box && (rect.bottom < box.top || rect.top > box.bottom)) {
+      popup.style.visibility = "hidden";
+      return;
+    }
+    popup.style.visibility = "";
+    const width = popup.offsetWidth;
+    const left = Math.max(8, Math.min(rect.left, document.documentElement.clientWidth - width - 8));
+    popup.style.top = `${window.scrollY + rect.bottom + 6}px`;
+    popup.style.left = `${window.scrollX + left}px`;
+  }
+
+  document.addEventListener("scroll", placePopup, { capture: true, passive: true });
+  window.addEventListener("resize", placePopup);
 
   popup.addEventListener("click", (event) => {
     const el = asElement(event.target);
     if (!el || !popup.quote) return;
     if (el.matches("[data-use-selection]")) {
-      const form = document.querySelector("form[data-claim-form]");
-      if (form) fillQuote(form, popup.quote);
+      const form = quoteTarget();
+      if (form) {
+        fillQuote(form, popup.quote);
+        const field = form.querySelector("textarea");
+        if (field) field.focus(); // back to the writing, with the quote now in the form
+      }
     } else if (el.matches("[data-new-from-selection]")) {
       pendingQuote = popup.quote;
       startPicking();
@@ -492,14 +772,17 @@
     if (current) current.focus();
   }
 
-  function stopPicking() {
+  /** Leave picking mode; unless a claim was picked, the quote is dropped (it must not turn up
+   * in the next form this reader opens). */
+  function stopPicking({ picked = false } = {}) {
     picking = false;
     body.classList.remove("picking");
     banner.hidden = true;
+    if (!picked) pendingQuote = null;
   }
 
   function pickClaim(item) {
-    stopPicking();
+    stopPicking({ picked: true });
     const box = ensureCompose(item);
     window.htmx.ajax("GET", `${claimUrl(item.dataset.claim, "add")}?stance=support`, {
       target: box,

@@ -1,6 +1,6 @@
 """The map page in a real browser: the first view, htmx expand, the keyboard, the article link.
 
-Claim ids change from test to test (the live server's database is flushed and re-seeded), so
+Claim ids change from test to test (the database is flushed and re-seeded), so
 every test finds its claims through the ORM by their place in the tree, never by a fixed id.
 """
 
@@ -212,14 +212,14 @@ def test_keyboard_alone_moves_through_expands_and_collapses_the_tree(
 
 
 def test_shift_enter_opens_the_focused_claims_own_page(
-    page: Page, live_server, map_url: str, collapsed_claim: Claim
+    page: Page, asgi_server: str, map_url: str, collapsed_claim: Claim
 ):
     page.goto(map_url)
     item(page, collapsed_claim).focus()
 
     page.keyboard.press("Shift+Enter")
 
-    expect(page).to_have_url(f"{live_server.url}{collapsed_claim.get_absolute_url()}")
+    expect(page).to_have_url(f"{asgi_server}{collapsed_claim.get_absolute_url()}")
     expect(page.locator("h1")).to_have_text(collapsed_claim.text)
 
 
@@ -250,7 +250,7 @@ def test_clicking_a_highlight_reveals_and_focuses_the_claim_that_cites_it(
 
 
 def test_clicking_a_highlight_of_a_claim_not_in_the_tree_opens_its_claim_page(
-    page: Page, live_server, map_url: str, collapsed_claim: Claim
+    page: Page, asgi_server: str, map_url: str, collapsed_claim: Claim
 ):
     deep = next(claim for claim in children(collapsed_claim) if claim.quote_start is not None)
     page.goto(map_url)
@@ -258,7 +258,7 @@ def test_clicking_a_highlight_of_a_claim_not_in_the_tree_opens_its_claim_page(
 
     page.locator(f'#article a.quote[data-claims="{deep.pk}"]').first.click()
 
-    expect(page).to_have_url(f"{live_server.url}{deep.get_absolute_url()}")
+    expect(page).to_have_url(f"{asgi_server}{deep.get_absolute_url()}")
     expect(page.locator("h1")).to_have_text(deep.text)
 
 
