@@ -21,7 +21,6 @@ per map, and every process sums the latest figure from each live process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import threading
@@ -102,6 +101,7 @@ class Hub:
         self._listener: asyncio.Task | None = None
         self._listener_loop: asyncio.AbstractEventLoop | None = None
         self._presence_due: set[int] = set()
+        self._tasks: set[asyncio.Future] = set()
         self.listener_connected = asyncio.Event()
 
     # -- subscriptions -------------------------------------------------------------------
@@ -179,8 +179,14 @@ class Hub:
     def _record_presence(self, map_id: int, process: str, count: int) -> None:
         if process == PROCESS_ID:
             return
+        new = process not in self._remote[map_id]
         self._remote[map_id][process] = (count, time.monotonic())
         self._deliver_presence(map_id)
+        if new and self.local_count(map_id):
+            # A process we had not heard from: tell it about us now, not at the next refresh.
+            task = asyncio.ensure_future(self._send_presence([map_id]))
+            self._tasks.add(task)  # keep a reference until it is done (asyncio holds weak ones)
+            task.add_done_callback(self._tasks.discard)
 
     # -- the PostgreSQL listener -----------------------------------------------------------
     def _ensure_listener(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -195,10 +201,12 @@ class Hub:
         conn = getattr(self, "_notify_conn", None)
         if conn is None or conn.closed:
             return
-        with contextlib.suppress(Exception):
+        try:
             for map_id in map_ids:
                 payload = f"p:{map_id}:{PROCESS_ID}:{self.local_count(map_id)}"
                 await conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
+        except Exception as error:  # the listener reconnects; the next refresh resends
+            logger.warning("could not send presence (%s)", error)
 
     async def _listen_forever(self) -> None:
         import psycopg
@@ -206,10 +214,17 @@ class Hub:
         delay = 0.2
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    postgres_conninfo(), autocommit=True
-                ) as conn:
-                    self._notify_conn = conn
+                async with (
+                    await psycopg.AsyncConnection.connect(
+                        postgres_conninfo(), autocommit=True
+                    ) as conn,
+                    await psycopg.AsyncConnection.connect(
+                        postgres_conninfo(), autocommit=True
+                    ) as sender,
+                ):
+                    # notifies() holds the listening connection's lock while it waits, so this
+                    # process's own presence reports go out on a second connection.
+                    self._listen_conn, self._notify_conn = conn, sender
                     await conn.execute(f"LISTEN {CHANNEL}")
                     delay = 0.2
                     await self._resync(conn)

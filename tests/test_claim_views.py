@@ -951,7 +951,7 @@ def test_revert_creates_a_new_version_with_the_old_text(edited_claim, owner, hea
 
     if headers:
         assert response.status_code == 204
-        assert response["HX-Location"] == _url(edited_claim, "history")
+        assert response["HX-Redirect"] == _url(edited_claim, "history")
     else:
         assert response.status_code == 302
         assert response["Location"] == _url(edited_claim, "history")

@@ -454,12 +454,12 @@ def test_postgres_listener_reconnects_by_itself_and_catches_every_stream_up(post
         silent = await _until(lambda: any(s.version == 100 for s in subscriptions), 0.3)
         # The listener's last statement is its catch-up SELECT, not LISTEN, so
         # pg_stat_activity's `query LIKE 'LISTEN%'` does not find it: ask the hub for its pid.
-        pid = hub._notify_conn.info.backend_pid
+        pid = hub._listen_conn.info.backend_pid
         assert await asyncio.to_thread(_terminate, pid)
         gone = await _until(lambda: not _backend_alive(pid), 2)
         caught_up = await _until(lambda: all(s.version == 100 for s in subscriptions), 5)
         await _connected(hub)
-        reconnected_pid = hub._notify_conn.info.backend_pid
+        reconnected_pid = hub._listen_conn.info.backend_pid
         later = await asyncio.to_thread(_in_thread(lambda: _edit(walk.pk, "After the outage")))
         arrived = await _until(lambda: subscriptions[0].version == later, 2)
         for subscription in subscriptions:

@@ -379,5 +379,5 @@ def claim_revert(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     if not request.htmx:
         return redirect(url)
     response = HttpResponse(status=204)
-    response["HX-Location"] = url
+    response["HX-Redirect"] = url  # a full page load of the history, not a partial into <body>
     return response
