@@ -20,8 +20,9 @@ It creates a small map through the services, starts ONE uvicorn process serving
 6. add-claim and edit-claim requests (server-side, ``django.test.Client``, median of 50) against
    the floor of a bare conditional ``UPDATE ... WHERE id = %s AND version = %s`` in its own
    transaction;
-7. serving topology: requests per second for a claim page over ASGI (uvicorn) and WSGI
-   (``uvicorn --interface wsgi``; no other WSGI server is installed), same client, same time.
+7. serving topology: requests per second for the home page and a claim page over ASGI and WSGI
+   (``uvicorn --interface wsgi``, and gunicorn with one sync worker when it is installed), same
+   client, same time.
 
 Writes: on PostgreSQL the services are called from a thread in this process (``pg_notify`` reaches
 the server's listener), so the commit time is exact. On SQLite the bus is in-process: a write made
@@ -39,9 +40,7 @@ import argparse
 import asyncio
 import contextlib
 import http.client
-import json
 import os
-import platform
 import resource
 import socket
 import statistics
@@ -49,17 +48,14 @@ import subprocess
 import sys
 import time
 import traceback
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
-BENCH_DIR = Path(__file__).resolve().parent
-BASE_DIR = BENCH_DIR.parent
-sys.path[:0] = [str(BASE_DIR)]
+import common
+from common import BASE_DIR, BENCH_DIR, Bench
 
 BENCH_DATABASE = "argmap_bench_live"
 VAR_DIR = BASE_DIR / "var" / "bench-live"
@@ -87,7 +83,7 @@ MEMORY_TARGET_KIB = 64.0
 MEMORY_TARGET_FROM = 50  # per-stream memory is noise below this many streams
 
 
-# --- process limits and the database, before Django is configured -----------------------------
+# --- process limits ---------------------------------------------------------------------------
 
 
 def raise_nofile(wanted: int = NOFILE_WANTED) -> int:
@@ -97,39 +93,6 @@ def raise_nofile(wanted: int = NOFILE_WANTED) -> int:
     if target > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def prepare_database() -> str | None:
-    """Point Django at a clean benchmark database; return the admin URL to drop it, if any."""
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        os.environ["ARGMAP_VAR_DIR"] = str(VAR_DIR)
-        for stale in VAR_DIR.glob("argmap.sqlite3*"):
-            stale.unlink()
-        return None
-    if not urlsplit(url).scheme.startswith("postgres"):
-        raise SystemExit("bench/live.py runs on PostgreSQL (DATABASE_URL) or SQLite (unset).")
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DATABASE}"))
-    return url
-
-
-def drop_database(admin_url: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    for conn in connections.all():
-        conn.close()
-        close_pool = getattr(conn, "close_pool", None)
-        if close_pool is not None:
-            close_pool()
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
 
 
 def free_port() -> int:
@@ -568,17 +531,18 @@ class World:
 
         return ArgumentMap.objects.filter(pk=self.map_id).values_list("version", flat=True).get()
 
-    def write(self, count: int, spacing: float) -> list[tuple[int, float]]:
+    def write(self, count: int, spacing: float, *, here: bool = False) -> list[tuple[int, float]]:
         """Make ``count`` edits ``spacing`` s apart; return (map version, commit time) of each.
+        With ``here``, commit them in this process even where the server could not hear them.
 
         Runs in a worker thread, so the client's event loop keeps reading meanwhile.
         """
         from django.db import connection
 
         try:
-            return (
-                self._write_http(count, spacing) if self.via_http else self._write(count, spacing)
-            )
+            if self.via_http and not here:
+                return self._write_http(count, spacing)
+            return self._write(count, spacing)
         finally:
             connection.close()
 
@@ -894,27 +858,7 @@ async def reconnect(world: World, streams: list[EventStream], activity: Activity
 
 async def cross_process_check(world: World, stream: EventStream) -> bool:
     """SQLite: does a write committed in this process (not the server) reach a stream?"""
-    from argmap import services
-    from argmap.models import Claim
-
-    def write_here() -> int:
-        from django.db import connection
-
-        try:
-            claim = Claim.objects.get(pk=world.live_claim_id)
-            world.counter += 1
-            claim = services.claim_edit(
-                claim=claim,
-                expected_version=claim.version,
-                text=f"Written outside the server, {world.counter}",
-                quote=None,
-                by=world.user,
-            )
-            return claim.changed_in
-        finally:
-            connection.close()
-
-    version = await asyncio.to_thread(write_here)
+    [(version, _)] = await asyncio.to_thread(world.write, 1, 0.0, here=True)
     deadline = time.perf_counter() + 1.5
     while time.perf_counter() < deadline and stream.seen < version:
         await asyncio.sleep(0.02)
@@ -1095,14 +1039,7 @@ def raw_connection(vendor: str, db: dict[str, Any]):
         return conn, "?"
     import psycopg
 
-    params = {
-        "dbname": db["NAME"],
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-    }
-    return psycopg.connect(autocommit=True, **{k: v for k, v in params.items() if v}), "%s"
+    return psycopg.connect(autocommit=True, **common.psycopg_params(db)), "%s"
 
 
 # --- 7: serving topology --------------------------------------------------------------------
@@ -1277,19 +1214,6 @@ def create_world(vendor: str, server: Server) -> World:
     return world
 
 
-def database_info(vendor: str) -> dict[str, str]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if vendor == "sqlite":
-            cursor.execute("SELECT sqlite_version()")
-            return {"vendor": vendor, "version": cursor.fetchone()[0]}
-        cursor.execute("SHOW server_version")
-        version = cursor.fetchone()[0]
-        cursor.execute("SHOW max_connections")
-        return {"vendor": vendor, "version": version, "max_connections": cursor.fetchone()[0]}
-
-
 def p99_target(streams: int) -> float | None:
     for limit, target in P99_TARGETS_MS:
         if streams <= limit:
@@ -1397,6 +1321,24 @@ def main() -> int:
     )
     parser.add_argument("--label", default="", help="suffix of the results key, e.g. 'proposed'")
     args = parser.parse_args()
+    nofile = raise_nofile()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the server's log goes there on any database
+    return common.run_benchmark(
+        lambda bench: measure(args, bench, nofile),
+        BENCH_DATABASE,
+        VAR_DIR,
+        "max_connections",
+        refuse_other="bench/live.py runs on PostgreSQL (DATABASE_URL) or SQLite (unset).",
+    )
+
+
+def measure(args: argparse.Namespace, bench: Bench, nofile: int) -> int:
+    """The whole benchmark, on the database ``bench`` describes: table, verdicts, results file."""
+    from django.db import connection
+
+    from argmap import bus
+
+    vendor, database = bench.vendor, bench.database
     levels = QUICK_LEVELS if args.quick else LEVELS
     if args.levels:
         levels = tuple(int(x) for x in args.levels.split(","))
@@ -1405,26 +1347,8 @@ def main() -> int:
         global CONNECT_SECONDS
         CONNECT_SECONDS = 10.0
     request_runs = 20 if args.quick else REQUEST_RUNS
-
-    nofile = raise_nofile()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    admin_url = prepare_database()
-    began = time.perf_counter()
-    load_before = os.getloadavg()
     server = None
     try:
-        import django
-
-        django.setup()
-        warnings.filterwarnings("ignore", message="No directory at")
-        from django.core.management import call_command
-        from django.db import connection
-
-        call_command("migrate", verbosity=0)
-        vendor = connection.vendor
-        database = database_info(vendor)
-        from argmap import bus
-
         backend = bus.backend_name()
         server_env = dict(os.environ)
         server_env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONUNBUFFERED": "1"})
@@ -1433,8 +1357,8 @@ def main() -> int:
         connection.close()
         print(
             f"Argmap live-update benchmark on {vendor} {database['version']} (bus: {backend}), "
-            f"{os.cpu_count()} cores, open-file limit {nofile}, "
-            f"levels {', '.join(map(str, levels))}"
+            f"{os.cpu_count()} cores, open-file limit {nofile}, uvicorn {_version('uvicorn')} "
+            f"({_uvicorn_stack()}), levels {', '.join(map(str, levels))}"
             + (f", server from {args.server_dir}" if args.server_dir != BASE_DIR else ""),
             flush=True,
         )
@@ -1463,22 +1387,15 @@ def main() -> int:
             print(f"MISSED: {line}")
         if server_errors:
             print(f"WARNING: the server logged {server_errors} tracebacks: see {server.log_path}")
-        seconds = time.perf_counter() - began
+        seconds = time.perf_counter() - bench.began
         print(f"Benchmark took {seconds:.0f} s.")
 
         record = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "database": database,
+            **common.describe_run(bench, open_file_limit=nofile),
             "bus": backend,
-            "python": platform.python_version(),
-            "django": django.get_version(),
-            "uvicorn": _version("uvicorn"),
-            "machine": {
-                "cores": os.cpu_count(),
-                "platform": platform.platform(),
-                "open_file_limit": nofile,
-                "load_average_before": [round(x, 2) for x in load_before],
-                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            "server": {
+                "stack": _uvicorn_stack(),
+                **{name: _version(name) for name in ("uvicorn", "uvloop", "httptools", "gunicorn")},
             },
             "server_dir": str(args.server_dir),
             "settings": {
@@ -1502,15 +1419,8 @@ def main() -> int:
             "server_tracebacks": server_errors,
             "seconds": round(seconds, 1),
         }
-        results = {}
-        if RESULTS.exists():
-            try:
-                results = json.loads(RESULTS.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                results = {}
         key = vendor + ("-quick" if args.quick else "") + (f"+{args.label}" if args.label else "")
-        results[key] = record
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        common.save_results(RESULTS, key, record, keep=lambda _: True)
         print(f"Results written to {RESULTS.relative_to(BASE_DIR)} under {key!r}.")
         return 0
     except Exception:
@@ -1521,8 +1431,12 @@ def main() -> int:
     finally:
         if server is not None:
             server.stop()
-        if admin_url is not None:
-            drop_database(admin_url)
+
+
+def _uvicorn_stack() -> str:
+    """The event loop and HTTP parser uvicorn picks on its own (``--loop auto --http auto``)."""
+    loop = "uvloop" if _importable("uvloop") else "asyncio"
+    return f"{loop} + {'httptools' if _importable('httptools') else 'h11'}"
 
 
 def _version(package: str) -> str | None:

@@ -20,26 +20,18 @@ from __future__ import annotations
 import argparse
 import gc
 import io
-import json
 import os
-import platform
 import re
 import statistics
 import sys
 import time
-import traceback
-import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-BENCH_DIR = Path(__file__).resolve().parent
-BASE_DIR = BENCH_DIR.parent
-sys.path[:0] = [str(BASE_DIR), str(BENCH_DIR)]
+import common
+from common import BASE_DIR, BENCH_DIR, Bench
 
 BENCH_DATABASE = "argmap_bench"
 RESULTS = BENCH_DIR / "results.json"
@@ -50,43 +42,6 @@ WIDE_CHILDREN = 5_000  # children of one claim in the "wide" map
 WIDE_GROUP = "wide"
 FLOOR_TARGET = 5.0  # page (or expand) time / floor time for the same claims
 SCALE_TARGET = 1.5  # ms per shown claim, 10,000-claim map / 100-claim map
-
-
-# --- database set-up, before Django is configured --------------------------------------------
-
-
-def prepare_database() -> str | None:
-    """Point Django at a clean benchmark database; return the admin URL to drop it, if any."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        var = BASE_DIR / "var" / "bench"
-        var.mkdir(parents=True, exist_ok=True)
-        os.environ["ARGMAP_VAR_DIR"] = str(var)
-        for stale in var.glob("argmap.sqlite3*"):
-            stale.unlink()
-        return None
-    if not urlsplit(url).scheme.startswith("postgres"):
-        return None  # some other database: use it as given
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {BENCH_DATABASE}")
-    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DATABASE}"))
-    return url
-
-
-def drop_database(admin_url: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    for conn in connections.all():
-        conn.close()
-        close_pool = getattr(conn, "close_pool", None)
-        if close_pool is not None:
-            close_pool()
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
 
 
 # --- measurements -----------------------------------------------------------------------------
@@ -271,15 +226,8 @@ def raw_connection(vendor: str, db: dict[str, Any]):
         return sqlite3.connect(db["NAME"], isolation_level=None), "?"
     import psycopg
 
-    params = {
-        "dbname": db["NAME"],
-        "user": db.get("USER") or None,
-        "password": db.get("PASSWORD") or None,
-        "host": db.get("HOST") or None,
-        "port": db.get("PORT") or None,
-    }
     connection = psycopg.connect(
-        autocommit=True, prepare_threshold=None, **{k: v for k, v in params.items() if v}
+        autocommit=True, prepare_threshold=None, **common.psycopg_params(db)
     )
     return connection, "%s"
 
@@ -662,19 +610,6 @@ def serialize(m: Measurement, vs_floor: dict, scale: dict) -> dict:
     }
 
 
-def database_info(vendor: str) -> dict[str, str]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if vendor == "sqlite":
-            cursor.execute("SELECT sqlite_version()")
-            return {"vendor": vendor, "version": cursor.fetchone()[0]}
-        cursor.execute("SHOW server_version")
-        version = cursor.fetchone()[0]
-        cursor.execute("SHOW autovacuum")
-        return {"vendor": vendor, "version": version, "autovacuum": cursor.fetchone()[0]}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30, help="timed runs per measurement")
@@ -686,30 +621,22 @@ def main() -> int:
         help="timed runs of each 5,000-node render (after one warm-up; Django's takes ~1 s)",
     )
     args = parser.parse_args()
+    return common.run_benchmark(
+        lambda bench: measure(args, bench), BENCH_DATABASE, BASE_DIR / "var" / "bench", "autovacuum"
+    )
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    admin_url = prepare_database()
-    began = time.perf_counter()
-    load_before = os.getloadavg()
+
+def measure(args: argparse.Namespace, bench: Bench) -> int:
+    """The whole benchmark, on the database ``bench`` describes: table, checks, results file."""
+    from django.conf import settings
+    from django.test import Client, override_settings
+
+    vendor = bench.vendor
     raw = None
     try:
-        import django
-
-        django.setup()
-        # WhiteNoise warns once that var/.../staticfiles is missing; the bench serves no files.
-        warnings.filterwarnings("ignore", message="No directory at")
-        from django.conf import settings
-        from django.core.management import call_command
-        from django.db import connection
-        from django.test import Client, override_settings
-
-        call_command("migrate", verbosity=0)
-        vendor = connection.vendor
-        database = database_info(vendor)
-        version = database["version"]
         print(
-            f"Argmap reading benchmark on {vendor} {version}, {os.cpu_count()} cores, "
-            f"load average {load_before[0]:.1f}",
+            f"Argmap reading benchmark on {vendor} {bench.database['version']}, "
+            f"{os.cpu_count()} cores, load average {bench.load_before[0]:.1f}",
             flush=True,
         )
         raw, placeholder = raw_connection(vendor, settings.DATABASES["default"])
@@ -772,20 +699,11 @@ def main() -> int:
                 f"All targets met: page and expand <= {FLOOR_TARGET:g}x the floor, "
                 f"10k/100 per shown claim <= {SCALE_TARGET:g}x."
             )
-        seconds = time.perf_counter() - began
+        seconds = time.perf_counter() - bench.began
         print(f"Benchmark took {seconds:.0f} s.")
 
         record = {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "database": database,
-            "python": platform.python_version(),
-            "django": django.get_version(),
-            "machine": {
-                "cores": os.cpu_count(),
-                "platform": platform.platform(),
-                "load_average_before": [round(x, 2) for x in load_before],
-                "load_average_after": [round(x, 2) for x in os.getloadavg()],
-            },
+            **common.describe_run(bench),
             "runs": args.runs,
             "warmup": args.warmup,
             "render_runs": args.render_runs,
@@ -804,26 +722,13 @@ def main() -> int:
             "not_measured": ["(e) fully expanded outline: the app does not offer one"],
             "seconds": round(seconds, 1),
         }
-        results = {}
-        if RESULTS.exists():
-            try:
-                results = json.loads(RESULTS.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                results = {}
         # One entry per database; entries of variants no longer measured are dropped.
-        results = {key: value for key, value in results.items() if "+" not in key}
-        results[vendor] = record
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        common.save_results(RESULTS, vendor, record, keep=lambda key: "+" not in key)
         print(f"Results written to {RESULTS.relative_to(BASE_DIR)} under {vendor!r}.")
         return 0
-    except Exception:
-        traceback.print_exc()
-        return 1
     finally:
         if raw is not None:
             raw.close()
-        if admin_url is not None:
-            drop_database(admin_url)
 
 
 if __name__ == "__main__":
