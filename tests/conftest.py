@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
+from django.test import Client
 
 from argmap import services
 from argmap.models import ArgumentMap, Claim, Source
@@ -33,6 +34,18 @@ ARTICLE = (
 def _fast_password_hashing(settings):
     """PBKDF2 takes seconds here per user; the tests are not about hash strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def response_text(response) -> str:
+    return response.content.decode()
+
+
+def signed_in_client(user) -> Client:
+    """A test client logged in as ``user`` (anonymous for None)."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
 
 
 @pytest.fixture(autouse=True)

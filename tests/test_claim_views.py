@@ -15,6 +15,8 @@ from django.utils.html import escape
 from argmap import anchors, services
 from argmap.models import ArgumentMap, Claim
 from tests.conftest import ARTICLE, claim_by_text
+from tests.conftest import response_text as _text
+from tests.conftest import signed_in_client as _as
 
 pytestmark = pytest.mark.django_db
 
@@ -85,17 +87,6 @@ def _textarea(html: str) -> str:
 
 def _treeitems(html: str) -> list[dict[str, str | None]]:
     return [attrs for _, attrs in _parse(html).elements if attrs.get("role") == "treeitem"]
-
-
-def _text(response) -> str:
-    return response.content.decode()
-
-
-def _as(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def _url(claim: Claim, action: str = "") -> str:

@@ -14,6 +14,8 @@ from django.test import Client
 from argmap import anchors
 from argmap.models import ArgumentMap, Claim
 from tests.conftest import PASSWORD, claim_by_text
+from tests.conftest import response_text as _text
+from tests.conftest import signed_in_client as _as
 
 pytestmark = pytest.mark.django_db
 
@@ -47,17 +49,6 @@ def _claim_ids(html: str) -> list[int]:
 
 def _thesis(argument_map: ArgumentMap) -> Claim:
     return Claim.objects.get(map=argument_map, parent__isnull=True)
-
-
-def _text(response) -> str:
-    return response.content.decode()
-
-
-def _as(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture
