@@ -32,10 +32,6 @@ def can_view_map(user, argument_map: ArgumentMap) -> bool:
     return user.is_authenticated and (user.is_staff or argument_map.owner_id == user.pk)
 
 
-def can_create_map(user) -> bool:
-    return user.is_authenticated and user.is_staff
-
-
 # -- writing (for now every signed-in user may write; per-map roles arrive with moderation) --
 
 
