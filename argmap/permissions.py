@@ -48,3 +48,10 @@ def can_change_claim(user, claim) -> bool:
     if not can_add_claim(user, claim.map):
         return False
     return user.is_staff or (claim.author_id is not None and claim.author_id == user.pk)
+
+
+def can_view_claim(user, claim) -> bool:
+    """Published claims are read by whoever reads the map; others only by who may change them."""
+    if not can_view_map(user, claim.map):
+        return False
+    return claim.status == claim.Status.PUBLISHED or can_change_claim(user, claim)

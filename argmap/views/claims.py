@@ -327,9 +327,7 @@ def _diff_html(before: str, after: str) -> str:
 def claim_history(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     """Every version of a claim: who, when, why, and what changed, newest first."""
     argument_map, claim = _claim(request, slug, pk)
-    if claim.status != Claim.Status.PUBLISHED and not permissions.can_change_claim(
-        request.user, claim
-    ):
+    if not permissions.can_view_claim(request.user, claim):
         raise Http404("No such claim in this map.")
     records = list(claim.history.select_related("history_user").order_by("history_id"))
     versions, previous = [], None

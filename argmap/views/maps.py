@@ -101,7 +101,7 @@ def claim_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     claim.map = argument_map  # already loaded: spare the checks and the template a query
     node = tree.fetch_claim(argument_map, pk)
     can_change = permissions.can_change_claim(request.user, claim)
-    if node is None and not can_change:
+    if not permissions.can_view_claim(request.user, claim):
         raise Http404("No such claim in this map.")
     if node is None:  # archived (or hidden): only its author and staff see it, to restore it
         node = tree.Node(
