@@ -1,57 +1,238 @@
-"""Who may do what. Every view asks this module; nothing else decides.
+"""Who may do what. Every view, service caller and template asks this module; nothing else decides.
 
-Roles per map arrive with the moderation work; for now a map is readable by anyone unless it is
-private, and a private map only by its owner and site staff.
+Each map gives every user an *effective role*: site staff and the map's owner are owners; a member
+has their membership's role; a signed-in non-member has the map's default role (``auto``: writer on
+a post-moderated map and suggester on a pre-moderated one), except on a private map, where they have
+none and cannot even see it; an anonymous visitor has none. Roles are ordered (viewer < suggester <
+writer < editor < moderator < owner) and each has the rights of those below it:
+
+- viewer: read and vote
+- suggester: propose claims and comments, which wait for a moderator's approval
+- writer: add claims and comments directly; edit, move and archive their own claims
+- editor: edit, move and archive any claim
+- moderator: the queue, flags and moderator actions (hide, restore, lock, mute)
+- owner: the map's settings and members
+
+A muted member may read but not write (no claims, comments, votes or flags) until the mute ends. A
+locked map (status ``locked``) is read-only for everyone but its moderators, who may unlock it; a
+locked claim takes no new children and no edits except from moderators.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from argmap.models import ArgumentMap, Claim, Comment, Membership, Role
 
 if TYPE_CHECKING:
-    from argmap.models import ArgumentMap, ArgumentMapQuerySet
+    from argmap.models import ArgumentMapQuerySet
+
+_CACHE_ATTR = "_argmap_memberships"
+
+
+def membership(user, argument_map: ArgumentMap) -> Membership | None:
+    """The user's membership of the map, looked up once per map object (views reuse the object)."""
+    if not user.is_authenticated:
+        return None
+    cache = argument_map.__dict__.setdefault(_CACHE_ATTR, {})
+    if user.pk not in cache:
+        cache[user.pk] = Membership.objects.filter(map=argument_map, user=user).first()
+    return cache[user.pk]
+
+
+def forget_memberships(argument_map: ArgumentMap) -> None:
+    """Drop the per-object cache after a membership changed."""
+    argument_map.__dict__.pop(_CACHE_ATTR, None)
+
+
+def default_role(argument_map: ArgumentMap) -> str | None:
+    """The role a signed-in non-member gets on this map (None: read only, or nothing if private)."""
+    if argument_map.visibility == ArgumentMap.Visibility.PRIVATE:
+        return None
+    chosen = argument_map.default_role
+    if chosen == ArgumentMap.DefaultRole.AUTO:
+        if argument_map.moderation_policy == ArgumentMap.ModerationPolicy.PRE:
+            return Role.SUGGESTER
+        return Role.WRITER
+    if chosen == ArgumentMap.DefaultRole.NONE:
+        return None
+    return chosen
+
+
+def role_of(user, argument_map: ArgumentMap) -> str | None:
+    """The user's effective role in the map, or None."""
+    if not user.is_authenticated:
+        return None
+    if user.is_staff or argument_map.owner_id == user.pk:
+        return Role.OWNER
+    member = membership(user, argument_map)
+    if member is not None:
+        return member.role
+    return default_role(argument_map)
+
+
+def rank(user, argument_map: ArgumentMap) -> int:
+    return Role.rank(role_of(user, argument_map))
+
+
+def has_role(user, argument_map: ArgumentMap, role: str) -> bool:
+    return rank(user, argument_map) >= Role.rank(role)
+
+
+def is_member(user, argument_map: ArgumentMap) -> bool:
+    return membership(user, argument_map) is not None
+
+
+def is_muted(user, argument_map: ArgumentMap) -> bool:
+    """Muted members read but do not write. Owners and site staff are never muted."""
+    if not user.is_authenticated or user.is_staff or argument_map.owner_id == user.pk:
+        return False
+    member = membership(user, argument_map)
+    return bool(member and member.muted_until and member.muted_until > timezone.now())
+
+
+# -- reading -------------------------------------------------------------------------------------
 
 
 def viewable_maps(maps: ArgumentMapQuerySet, user) -> ArgumentMapQuerySet:
     """Restrict ``maps`` to those ``user`` may open (unlisted maps open by their address)."""
-    from argmap.models import ArgumentMap
-
     if user.is_authenticated and user.is_staff:
         return maps
     readable = ~Q(visibility=ArgumentMap.Visibility.PRIVATE)
     if user.is_authenticated:
-        readable |= Q(owner=user)
+        member = Membership.objects.filter(map=OuterRef("pk"), user=user)
+        readable |= Q(owner=user) | Q(Exists(member))
     return maps.filter(readable)
 
 
 def can_view_map(user, argument_map: ArgumentMap) -> bool:
-    if argument_map.visibility != argument_map.Visibility.PRIVATE:
+    """Private maps exist only for their members, their owner and site staff (others get 404)."""
+    if argument_map.visibility != ArgumentMap.Visibility.PRIVATE:
         return True
-    return user.is_authenticated and (user.is_staff or argument_map.owner_id == user.pk)
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or argument_map.owner_id == user.pk or is_member(user, argument_map)
 
 
-# -- writing (for now every signed-in user may write; per-map roles arrive with moderation) --
+def can_moderate(user, argument_map: ArgumentMap) -> bool:
+    """The queue, flags, hide/restore, locks and mutes."""
+    return can_view_map(user, argument_map) and has_role(user, argument_map, Role.MODERATOR)
 
 
-def can_add_claim(user, argument_map: ArgumentMap) -> bool:
+def can_manage_map(user, argument_map: ArgumentMap) -> bool:
+    """The settings page, members and transfer of ownership."""
+    return can_view_map(user, argument_map) and has_role(user, argument_map, Role.OWNER)
+
+
+def can_view_claim(user, claim: Claim) -> bool:
+    """Published claims are read by whoever reads the map; pending and hidden ones by their author
+    and the map's moderators; archived ones by whoever may change them."""
+    argument_map = claim.map
+    if not can_view_map(user, argument_map):
+        return False
+    if claim.status == Claim.Status.PUBLISHED:
+        return True
+    if can_moderate(user, argument_map):
+        return True
+    own = user.is_authenticated and claim.author_id == user.pk
+    if claim.status in (Claim.Status.PENDING, Claim.Status.HIDDEN):
+        return own
+    return can_change_claim(user, claim)
+
+
+def can_view_comment(user, comment: Comment) -> bool:
+    """Visible and deleted (tombstone) comments are read with their claim; pending and hidden ones
+    by their author and moderators."""
+    if not can_view_claim(user, comment.claim):
+        return False
+    if comment.status in (Comment.Status.VISIBLE, Comment.Status.DELETED):
+        return True
+    if can_moderate(user, comment.claim.map):
+        return True
+    return user.is_authenticated and comment.author_id == user.pk
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _may_write(user, argument_map: ArgumentMap) -> bool:
+    """Signed in, may see the map, not muted there, and the map is open (moderators may still
+    write in a locked map)."""
+    if not user.is_authenticated or not can_view_map(user, argument_map):
+        return False
+    if is_muted(user, argument_map):
+        return False
+    if argument_map.status == ArgumentMap.Status.ARCHIVED:
+        return False
+    if argument_map.status == ArgumentMap.Status.LOCKED:
+        return has_role(user, argument_map, Role.MODERATOR)
+    return True
+
+
+def can_vote(user, argument_map: ArgumentMap) -> bool:
+    return _may_write(user, argument_map) and has_role(user, argument_map, Role.VIEWER)
+
+
+def can_flag(user, argument_map: ArgumentMap) -> bool:
+    """Any signed-in reader who is not muted may report a claim or a comment."""
     return (
         user.is_authenticated
         and can_view_map(user, argument_map)
-        and argument_map.status == argument_map.Status.OPEN
+        and not is_muted(user, argument_map)
     )
 
 
-def can_change_claim(user, claim) -> bool:
-    """Edit, move, reorder, archive, restore and revert: the claim's author, or site staff."""
-    if not can_add_claim(user, claim.map):
+def can_add_claim(user, argument_map: ArgumentMap, parent: Claim | None = None) -> bool:
+    """Suggesters and above may add (a suggester's claim waits as pending); not under a locked
+    claim unless a moderator."""
+    if not (_may_write(user, argument_map) and has_role(user, argument_map, Role.SUGGESTER)):
         return False
-    return user.is_staff or (claim.author_id is not None and claim.author_id == user.pk)
+    if parent is not None and parent.locked:
+        return has_role(user, argument_map, Role.MODERATOR)
+    return True
 
 
-def can_view_claim(user, claim) -> bool:
-    """Published claims are read by whoever reads the map; others only by who may change them."""
-    if not can_view_map(user, claim.map):
+def publishes_directly(user, argument_map: ArgumentMap) -> bool:
+    """Whether what the user writes is published at once (writer and above) or waits (suggester)."""
+    return has_role(user, argument_map, Role.WRITER)
+
+
+def can_change_claim(user, claim: Claim) -> bool:
+    """Edit, move, reorder, archive, restore and revert: editors any claim, writers their own,
+    suggesters their own pending suggestion; a locked claim only moderators."""
+    argument_map = claim.map
+    if not _may_write(user, argument_map):
         return False
-    return claim.status == claim.Status.PUBLISHED or can_change_claim(user, claim)
+    if claim.locked and not has_role(user, argument_map, Role.MODERATOR):
+        return False
+    if has_role(user, argument_map, Role.EDITOR):
+        return True
+    own = claim.author_id is not None and claim.author_id == user.pk
+    if not own:
+        return False
+    if has_role(user, argument_map, Role.WRITER):
+        return True
+    return claim.status == Claim.Status.PENDING and has_role(user, argument_map, Role.SUGGESTER)
+
+
+def can_comment(user, claim: Claim) -> bool:
+    """Suggesters and above comment on a claim they can see (a suggester's comment waits)."""
+    argument_map = claim.map
+    return (
+        _may_write(user, argument_map)
+        and has_role(user, argument_map, Role.SUGGESTER)
+        and can_view_claim(user, claim)
+    )
+
+
+def can_change_comment(user, comment: Comment) -> bool:
+    """Authors edit and delete their own comments while they are visible or pending."""
+    return (
+        comment.author_id is not None
+        and comment.author_id == user.pk
+        and comment.status in (Comment.Status.VISIBLE, Comment.Status.PENDING)
+        and _may_write(user, comment.map)
+    )

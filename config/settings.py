@@ -170,10 +170,22 @@ X_FRAME_OPTIONS = "DENY"
 # Map reading: how many children of a claim are shown before "show more".
 ARGMAP_PAGE_SIZE = 15
 ARGMAP_CLAIM_MAX_LENGTH = 500
+ARGMAP_COMMENT_MAX_LENGTH = 5000
+ARGMAP_FLAG_THRESHOLD = 3
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+
+# Per-action rate limits: action -> ((count, seconds) for established accounts, (count, seconds)
+# for accounts younger than a day). Counted in the cache per user and per IP (argmap/ratelimit.py).
+ARGMAP_RATE_LIMITS_ENABLED = env_bool("ARGMAP_RATE_LIMITS_ENABLED", True)
+ARGMAP_RATE_LIMITS = {
+    "claim": ((30, 60), (10, 60)),
+    "comment": ((20, 60), (6, 60)),
+    "flag": ((20, 3600), (5, 3600)),
+    "vote": ((120, 60), (40, 60)),
 }

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from argmap.views import accounts, claims, live, maps
 
@@ -36,5 +36,14 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    # Each area's views keep their own urlpatterns (argmap/views/<area>.py).
+    path("", include("argmap.views.discussion")),
+    path("", include("argmap.views.votes")),
+    path("", include("argmap.views.moderation")),
+    path("", include("argmap.views.map_settings")),
+    path("", include("argmap.views.notifications")),
+    path("", include("argmap.views.search")),
+    path("", include("argmap.views.curation")),
+    path("", include("argmap.views.exports")),
     path("admin/", admin.site.urls),
 ]

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from argmap import services
-from argmap.models import ArgumentMap, Claim, Source
+from argmap.models import ArgumentMap, Claim, Membership, Role, Source
 
 PASSWORD = "correct-horse-battery-staple-42"
 
@@ -46,6 +46,12 @@ def signed_in_client(user) -> Client:
     if user is not None:
         client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings):
+    """Rate limits are off unless a test turns them on (tests/test_ratelimit.py does)."""
+    settings.ARGMAP_RATE_LIMITS_ENABLED = False
 
 
 @pytest.fixture(autouse=True)
@@ -80,6 +86,16 @@ def viewer(db):
 @pytest.fixture
 def moderator(db):
     return _user("mona-moderator")
+
+
+@pytest.fixture
+def editor(db):
+    return _user("eddie-editor")
+
+
+@pytest.fixture
+def suggester(db):
+    return _user("suzy-suggester")
 
 
 @pytest.fixture
@@ -170,3 +186,11 @@ def claim_by_text(argument_map: ArgumentMap, text: str) -> Claim:
 def fan(parent: str | None, stance: str, texts: Sequence[str]) -> list[ClaimSpec]:
     """Claim specs for several children of one parent."""
     return [(parent, stance, text) for text in texts]
+
+
+def add_member(argument_map: ArgumentMap, user, role: str = Role.WRITER, **extra) -> Membership:
+    """Give ``user`` a role in the map (tests set memberships up directly, not through views)."""
+    member, _ = Membership.objects.update_or_create(
+        map=argument_map, user=user, defaults={"role": role, **extra}
+    )
+    return member

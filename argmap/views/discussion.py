@@ -1,0 +1,5 @@
+"""Views for discussion (filled in by its work item)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

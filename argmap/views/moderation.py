@@ -1,0 +1,5 @@
+"""Views for moderation (filled in by its work item)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

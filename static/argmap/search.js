@@ -1,0 +1,1 @@
+// search: behaviour for this area of the app (progressive enhancement over htmx).
