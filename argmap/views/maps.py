@@ -86,6 +86,7 @@ def map_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "thesis": thesis,
             "tree_html": tree_html,
             "article": _article(argument_map),
+            "can_manage": permissions.can_manage_map(request.user, argument_map),
         },
     )
 
@@ -98,6 +99,10 @@ def claim_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     claim = Claim.objects.filter(map=argument_map, pk=pk).select_related("author").first()
     if claim is None:
         raise Http404("No such claim in this map.")
+    if claim.merged_into_id is not None and claim.status == Claim.Status.ARCHIVED:
+        # A duplicate merged away: its permalink leads to the claim it was merged into (302, as
+        # the merge can be undone).
+        return redirect("claim_detail", slug=argument_map.slug, pk=claim.merged_into_id)
     claim.map = argument_map  # already loaded: spare the checks and the template a query
     node = tree.fetch_claim(argument_map, pk)
     can_change = permissions.can_change_claim(request.user, claim)
