@@ -127,6 +127,11 @@ def can_manage_map(user, argument_map: ArgumentMap) -> bool:
     return can_view_map(user, argument_map) and has_role(user, argument_map, Role.OWNER)
 
 
+def can_transfer_map(user, argument_map: ArgumentMap) -> bool:
+    """Hand the map to someone else: its owner and site staff only (not co-owner members)."""
+    return user.is_authenticated and (user.is_staff or argument_map.owner_id == user.pk)
+
+
 def can_view_claim(user, claim: Claim) -> bool:
     """Published claims are read by whoever reads the map; pending and hidden ones by their author
     and the map's moderators; archived ones by whoever may change them."""
