@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count, Max
 
 from argmap.anchors import AnchorError, Quote, resolve_quote
-from argmap.models import ArgumentMap, Claim
+from argmap.models import ArgumentMap, Claim, ClaimAnchor, Comment, Vote
 
 FORMAT = "argmap/1"
 
@@ -40,6 +42,22 @@ DOC_BAD_TYPE = "{where}: {key!r} must be {expected}."
 DOC_DUPLICATE_SIBLING = (
     "claim {id!r}: the same text already stands under {parent!r} (claim {other!r})."
 )
+DOC_BAD_MAP_CHOICE = "map: {key!r} must be one of {choices}, not {value!r}."
+DOC_BAD_ANCHOR = "claim {id!r}: anchor {index}: {problem}"
+DOC_COMMENT_DUPLICATE_ID = "claim {id!r}: comment {comment!r}: the id is used twice."
+DOC_COMMENT_BAD_PARENT = (
+    "claim {id!r}: comment {comment!r}: its parent {parent!r} is not an earlier comment on this "
+    "claim."
+)
+DOC_COMMENT_EMPTY = "claim {id!r}: comment {comment!r}: the body is empty."
+DOC_COMMENT_TOO_LONG = (
+    "claim {id!r}: comment {comment!r}: the body has {length} characters; at most {limit} are "
+    "allowed."
+)
+DOC_COMMENT_BAD_STATUS = "claim {id!r}: comment {comment!r}: unknown status {status!r}."
+DOC_COMMENT_BAD_DATE = (
+    "claim {id!r}: comment {comment!r}: 'created' must be an ISO date and time, not {value!r}."
+)
 
 
 class DocumentError(ValueError):
@@ -51,6 +69,16 @@ class DocumentError(ValueError):
 
 
 @dataclass(slots=True)
+class PlannedComment:
+    key: str
+    parent: str | None
+    author: str | None
+    body: str
+    status: str
+    created: datetime | None
+
+
+@dataclass(slots=True)
 class PlannedClaim:
     key: str
     parent: str | None
@@ -59,6 +87,11 @@ class PlannedClaim:
     status: str
     quote: Quote | None
     depth: int = 0
+    # Optional extras of the extended format; files without them import as before.
+    author: str | None = None
+    locked: bool = False
+    anchors: list[Quote] = field(default_factory=list)
+    comments: list[PlannedComment] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -70,6 +103,8 @@ class Plan:
     visibility: str
     source: dict[str, Any] | None
     claims: list[PlannedClaim] = field(default_factory=list)  # thesis first, parents before kids
+    status: str = ArgumentMap.Status.OPEN
+    moderation_policy: str = ArgumentMap.ModerationPolicy.POST
 
 
 def _key(value: Any) -> str:
@@ -101,6 +136,16 @@ def plan_document(document: Any, *, base_dir: Path | None = None) -> Plan:
     for key in ("slug", "title"):
         if not meta.get(key):
             errors.append(DOC_MISSING.format(where="map", key=key))
+    for key, choices in (
+        ("visibility", ArgumentMap.Visibility.values),
+        ("status", ArgumentMap.Status.values),
+        ("moderation_policy", ArgumentMap.ModerationPolicy.values),
+    ):
+        value = meta.get(key)
+        if value is not None and value not in choices:
+            errors.append(
+                DOC_BAD_MAP_CHOICE.format(key=key, choices=", ".join(choices), value=value)
+            )
 
     source = _read_source(document.get("source"), base_dir, errors)
     text = source["text"] if source else None
@@ -127,6 +172,7 @@ def plan_document(document: Any, *, base_dir: Path | None = None) -> Plan:
         errors.append(DOC_NO_THESIS)
 
     planned: dict[str, PlannedClaim] = {}
+    comment_ids: set[str] = set()
     for key in order:
         raw = rows[key]
         parent = None if raw.get("parent") is None else _key(raw["parent"])
@@ -145,7 +191,18 @@ def plan_document(document: Any, *, base_dir: Path | None = None) -> Plan:
         if status not in Claim.Status.values:
             errors.append(DOC_BAD_STATUS.format(id=key, status=status))
         quote = _plan_quote(key, raw.get("quote"), text, source is not None, errors)
-        planned[key] = PlannedClaim(key, parent, stance, cleaned or "", status, quote)
+        planned[key] = PlannedClaim(
+            key,
+            parent,
+            stance,
+            cleaned or "",
+            status,
+            quote,
+            author=str(raw["author"]) if raw.get("author") else None,
+            locked=bool(raw.get("locked", False)),
+            anchors=_plan_anchors(key, raw.get("anchors"), text, source is not None, errors),
+            comments=_plan_comments(key, raw.get("comments"), comment_ids, errors),
+        )
 
     _check_sibling_texts(planned, errors)
     ordered = _order_from_thesis(thesis, planned, errors)
@@ -159,6 +216,8 @@ def plan_document(document: Any, *, base_dir: Path | None = None) -> Plan:
         visibility=str(meta.get("visibility") or ArgumentMap.Visibility.PUBLIC),
         source=source,
         claims=ordered,
+        status=str(meta.get("status") or ArgumentMap.Status.OPEN),
+        moderation_policy=str(meta.get("moderation_policy") or ArgumentMap.ModerationPolicy.POST),
     )
 
 
@@ -228,6 +287,94 @@ def _plan_quote(
         return None
 
 
+def _plan_anchors(
+    key: str, raw: Any, text: str | None, has_source: bool, errors: list[str]
+) -> list[Quote]:
+    """Extra anchors (``ClaimAnchor``): a list of quotes, each resolved like the claim's quote."""
+    if not raw:
+        return []
+    if not isinstance(raw, list):
+        errors.append(DOC_BAD_TYPE.format(where=f"claim {key!r}", key="anchors", expected="a list"))
+        return []
+    anchors: list[Quote] = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            problem = "must be an object with 'exact' and optional offsets."
+            errors.append(DOC_BAD_ANCHOR.format(id=key, index=index, problem=problem))
+            continue
+        if text is None:
+            if not has_source:
+                errors.append(DOC_QUOTE_NO_SOURCE.format(id=key))
+            continue
+        try:
+            quote = resolve_quote(
+                text,
+                item.get("exact") or "",
+                prefix=item.get("prefix") or "",
+                suffix=item.get("suffix") or "",
+                start=item.get("start"),
+                end=item.get("end"),
+            )
+        except AnchorError as error:
+            errors.append(DOC_BAD_ANCHOR.format(id=key, index=index, problem=error))
+            continue
+        if all((quote.start, quote.end) != (a.start, a.end) for a in anchors):
+            anchors.append(quote)
+    return anchors
+
+
+def _plan_comments(
+    key: str, raw: Any, comment_ids: set[str], errors: list[str]
+) -> list[PlannedComment]:
+    """A claim's discussion: comments in order, each reply after the comment it answers."""
+    if not raw:
+        return []
+    if not isinstance(raw, list):
+        errors.append(
+            DOC_BAD_TYPE.format(where=f"claim {key!r}", key="comments", expected="a list")
+        )
+        return []
+    limit = settings.ARGMAP_COMMENT_MAX_LENGTH
+    planned: list[PlannedComment] = []
+    here: set[str] = set()
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict) or "id" not in item:
+            errors.append(DOC_MISSING.format(where=f"claim {key!r}: comments[{index}]", key="id"))
+            continue
+        comment = _key(item["id"])
+        if comment in comment_ids:
+            errors.append(DOC_COMMENT_DUPLICATE_ID.format(id=key, comment=comment))
+            continue
+        comment_ids.add(comment)
+        parent = None if item.get("parent") is None else _key(item["parent"])
+        if parent is not None and parent not in here:
+            errors.append(DOC_COMMENT_BAD_PARENT.format(id=key, comment=comment, parent=parent))
+        here.add(comment)
+        status = item.get("status") or Comment.Status.VISIBLE
+        if status not in Comment.Status.values:
+            errors.append(DOC_COMMENT_BAD_STATUS.format(id=key, comment=comment, status=status))
+        body = item.get("body")
+        body = body if isinstance(body, str) else ""
+        if not body.strip() and status != Comment.Status.DELETED:
+            errors.append(DOC_COMMENT_EMPTY.format(id=key, comment=comment))
+        elif len(body) > limit:
+            errors.append(
+                DOC_COMMENT_TOO_LONG.format(id=key, comment=comment, length=len(body), limit=limit)
+            )
+        created = item.get("created")
+        if created is not None:
+            try:
+                created = datetime.fromisoformat(created)
+            except (TypeError, ValueError):
+                errors.append(DOC_COMMENT_BAD_DATE.format(id=key, comment=comment, value=created))
+                created = None
+        author = item.get("author")
+        planned.append(
+            PlannedComment(comment, parent, str(author) if author else None, body, status, created)
+        )
+    return planned
+
+
 def _check_sibling_texts(planned: dict[str, PlannedClaim], errors: list[str]) -> None:
     """Claims under one parent must differ (as ``services.claim_add`` insists)."""
     seen: dict[tuple[str | None, str], str] = {}
@@ -274,8 +421,11 @@ def _order_from_thesis(
     return ordered
 
 
-def export_map(argument_map: ArgumentMap) -> dict[str, Any]:
-    """The whole map as an ``argmap/1`` document (every claim, whatever its status)."""
+def export_map(
+    argument_map: ArgumentMap, *, statuses: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The map as an ``argmap/1`` document: every claim, or only those whose status is in
+    ``statuses`` (with their descendants dropped along with them), plus each claim's extras."""
     source = argument_map.source
     fields = (
         "pk",
@@ -284,6 +434,7 @@ def export_map(argument_map: ArgumentMap) -> dict[str, Any]:
         "text",
         "status",
         "position",
+        "locked",
         "quote_exact",
         "quote_prefix",
         "quote_suffix",
@@ -305,6 +456,7 @@ def export_map(argument_map: ArgumentMap) -> dict[str, Any]:
                 "text": record["text"],
                 "status": record["status"],
                 "position": record["position"],
+                "locked": record["locked"],
                 "author": record["author__username"],
                 "created": record["created_at"].isoformat(),
                 "updated": record["updated_at"].isoformat(),
@@ -320,7 +472,8 @@ def export_map(argument_map: ArgumentMap) -> dict[str, Any]:
             }
         )
     # Parents before children, so the document reads top-down and imports in one pass.
-    claims = _topological(claims)
+    claims = _topological(claims, statuses)
+    _add_extras(argument_map, claims, full=statuses is None)
     return {
         "format": FORMAT,
         "map": {
@@ -347,13 +500,82 @@ def export_map(argument_map: ArgumentMap) -> dict[str, Any]:
     }
 
 
-def _topological(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _add_extras(argument_map: ArgumentMap, claims: list[dict[str, Any]], *, full: bool) -> None:
+    """Votes aggregates, extra anchors, comments and a history summary, a few queries in all.
+
+    ``full`` exports every comment; otherwise a reader's view: visible comments, and deleted
+    ones as bodiless tombstones so replies keep their place in the thread.
+    """
+    by_id = {claim["id"]: claim for claim in claims}
+    for claim in claims:
+        claim.update(
+            votes={"count": 0, "mean": None, "counts": [0] * (Vote.MAX - Vote.MIN + 1)},
+            anchors=[],
+            comments=[],
+            history={"versions": 0, "last_change": None},
+        )
+    votes = Vote.objects.filter(claim__map=argument_map).order_by().values("claim_id", "value")
+    for claim_id, value, n in votes.annotate(n=Count("pk")).values_list("claim_id", "value", "n"):
+        if claim_id in by_id:
+            by_id[claim_id]["votes"]["counts"][value - Vote.MIN] += n
+    for claim in claims:
+        counts = claim["votes"]["counts"]
+        total = sum(counts)
+        claim["votes"]["count"] = total
+        if total:
+            weighted = sum((Vote.MIN + i) * n for i, n in enumerate(counts))
+            claim["votes"]["mean"] = round(weighted / total, 3)
+    anchor_fields = ("claim_id", "exact", "prefix", "suffix", "start", "end")
+    anchors = ClaimAnchor.objects.filter(claim__map=argument_map).order_by("claim_id", "start")
+    for claim_id, exact, prefix, suffix, start, end in anchors.values_list(*anchor_fields):
+        if claim_id in by_id:
+            by_id[claim_id]["anchors"].append(
+                {"exact": exact, "prefix": prefix, "suffix": suffix, "start": start, "end": end}
+            )
+    comments = Comment.objects.filter(map=argument_map).order_by("created_at", "pk")
+    if not full:
+        comments = comments.filter(status__in=[Comment.Status.VISIBLE, Comment.Status.DELETED])
+    kept: set[int] = set()
+    comment_fields = ("pk", "claim_id", "parent_id", "author__username", "body", "status")
+    for pk, claim_id, parent_id, author, body, status, created in comments.values_list(
+        *comment_fields, "created_at"
+    ):
+        if claim_id not in by_id or (parent_id is not None and parent_id not in kept):
+            continue
+        kept.add(pk)
+        deleted = status == Comment.Status.DELETED
+        by_id[claim_id]["comments"].append(
+            {
+                "id": pk,
+                "parent": parent_id,
+                "author": None if deleted and not full else author,
+                "body": "" if deleted and not full else body,
+                "status": status,
+                "created": created.isoformat(),
+            }
+        )
+    history = Claim.history.filter(map_id=argument_map.pk).order_by().values("id")
+    for claim_id, versions, last in history.annotate(
+        versions=Count("history_id"), last=Max("history_date")
+    ).values_list("id", "versions", "last"):
+        if claim_id in by_id:
+            by_id[claim_id]["history"] = {"versions": versions, "last_change": last.isoformat()}
+
+
+def _topological(
+    claims: list[dict[str, Any]], statuses: Collection[str] | None = None
+) -> list[dict[str, Any]]:
+    """Breadth-first from the thesis; a claim left out by ``statuses`` takes its subtree along
+    (the thesis always stays: a map without one is no map)."""
     children: dict[Any, list[dict[str, Any]]] = {}
     for claim in claims:
         children.setdefault(claim["parent"], []).append(claim)
     ordered, queue = [], deque(children.get(None, []))
     while queue:
         claim = queue.popleft()
+        parent, status = claim["parent"], claim["status"]
+        if statuses is not None and parent is not None and status not in statuses:
+            continue
         ordered.append(claim)
         queue.extend(children.get(claim["id"], []))
     return ordered
