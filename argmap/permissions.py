@@ -28,6 +28,8 @@ from django.utils import timezone
 from argmap.models import ArgumentMap, Claim, Comment, Membership, Role
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from argmap.models import ArgumentMapQuerySet
 
 _CACHE_ATTR = "_argmap_memberships"
@@ -108,6 +110,18 @@ def viewable_maps(maps: ArgumentMapQuerySet, user) -> ArgumentMapQuerySet:
     return maps.filter(readable)
 
 
+def discoverable_maps(maps: ArgumentMapQuerySet, user) -> ArgumentMapQuerySet:
+    """Restrict ``maps`` to those that may turn up in ``user``'s site-wide search: public maps and
+    the ones they own or belong to (an unlisted map is found only by those who know it)."""
+    if user.is_authenticated and user.is_staff:
+        return maps
+    found = Q(visibility=ArgumentMap.Visibility.PUBLIC)
+    if user.is_authenticated:
+        member = Membership.objects.filter(map=OuterRef("pk"), user=user)
+        found |= Q(owner=user) | Q(Exists(member))
+    return maps.filter(found)
+
+
 def can_view_map(user, argument_map: ArgumentMap) -> bool:
     """Private maps exist only for their members, their owner and site staff (others get 404)."""
     if argument_map.visibility != ArgumentMap.Visibility.PRIVATE:
@@ -115,6 +129,47 @@ def can_view_map(user, argument_map: ArgumentMap) -> bool:
     if not user.is_authenticated:
         return False
     return user.is_staff or argument_map.owner_id == user.pk or is_member(user, argument_map)
+
+
+def moderated_maps_q(user, prefix: str = "") -> Q:
+    """A Q on the map at ``prefix`` (e.g. ``"map__"``) matching maps ``user`` moderates (the
+    queryset counterpart of ``can_moderate``; staff moderate every map)."""
+    if not user.is_authenticated:
+        return Q(pk__in=[])
+    if user.is_staff:
+        return Q()
+    roles = [Role.MODERATOR, Role.OWNER]
+    moderators = Membership.objects.filter(user=user, role__in=roles).values("map_id")
+    return Q(**{f"{prefix}owner": user}) | Q(**{f"{prefix}pk__in": moderators})
+
+
+def searchable_claims(claims: QuerySet[Claim], user) -> QuerySet[Claim]:
+    """Restrict ``claims`` to those search may show ``user``: published claims of maps they may
+    open, plus pending and hidden ones they wrote or moderate. Archived and merged-away claims
+    are never searched (their permalinks still work for those allowed)."""
+    maps = viewable_maps(ArgumentMap.objects.all(), user).values("pk")
+    claims = claims.filter(map__in=maps, merged_into__isnull=True).exclude(
+        status=Claim.Status.ARCHIVED
+    )
+    if user.is_authenticated and user.is_staff:
+        return claims
+    allowed = Q(status=Claim.Status.PUBLISHED)
+    if user.is_authenticated:
+        allowed |= Q(author=user) | moderated_maps_q(user, "map__")
+    return claims.filter(allowed)
+
+
+def searchable_comments(comments: QuerySet[Comment], user) -> QuerySet[Comment]:
+    """Restrict ``comments`` to those search may show ``user``: on a claim search may show them,
+    visible, or pending/hidden ones they wrote or moderate. Deleted comments are never searched."""
+    claims = searchable_claims(Claim.objects.all(), user).values("pk")
+    comments = comments.filter(claim__in=claims).exclude(status=Comment.Status.DELETED)
+    if user.is_authenticated and user.is_staff:
+        return comments
+    allowed = Q(status=Comment.Status.VISIBLE)
+    if user.is_authenticated:
+        allowed |= Q(author=user) | moderated_maps_q(user, "map__")
+    return comments.filter(allowed)
 
 
 def can_moderate(user, argument_map: ArgumentMap) -> bool:
