@@ -16,11 +16,14 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 # Anonymous readers (no session, no user lookup):
-# map + source, thesis with level 1, level 2, article highlights, article text (a cache miss)
-MAP_PAGE_QUERIES = 5
-EXPAND_QUERIES = 3  # map + source, the claim with its child counts, a page of its children
-# map, claim + author, node, children, ancestors (one CTE), article text for the quote
-CLAIM_PAGE_QUERIES = 6
+# map + source, thesis with level 1, level 2, the shown claims' votes and comment counts (one
+# query for all of them), article highlights, article text (a cache miss)
+MAP_PAGE_QUERIES = 6
+# map + source, the claim with its child counts, a page of its children, their votes and comments
+EXPAND_QUERIES = 4
+# map, claim + author, node, children, votes and comments of the claim and its children,
+# ancestors (one CTE), article text for the quote
+CLAIM_PAGE_QUERIES = 7
 HOME_QUERIES = 1  # maps with claim counts and sources
 
 
