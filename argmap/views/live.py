@@ -107,8 +107,13 @@ def map_changes(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """The claims changed since ``since``, rendered for this reader, for the browser to apply."""
     argument_map = _get_map(request, slug)
     since = _int_param(request, "since", 0, low=0, high=argument_map.version)
-    changes = tree.fetch_changes(argument_map, since=since, limit=MAX_CHANGES + 1)
-    renderer = tree.TreeRenderer(argument_map.slug)
+    # Rendered for this reader: what they may see (a pending claim for its author and the
+    # moderators), their own votes, and expand links in the order they chose.
+    viewer = tree.viewer_for(request.user, argument_map)
+    changes = tree.fetch_changes(argument_map, since=since, limit=MAX_CHANGES + 1, viewer=viewer)
+    renderer = tree.TreeRenderer(
+        argument_map.slug, viewer=viewer, sort=tree.sort_of(request.GET.get("sort"))
+    )
     context = {
         "map": argument_map,
         "since": since,

@@ -10,7 +10,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
-from argmap import anchors, permissions, tree
+from argmap import anchors, permissions, tree, votes
 from argmap.models import ArgumentMap, Claim
 
 
@@ -75,8 +75,10 @@ def home(request: HttpRequest) -> HttpResponse:
 def map_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     """A map's first view: the thesis and two levels as a tree, beside the highlighted article."""
     argument_map = _get_map(request, slug)
-    thesis = tree.fetch_first_view(argument_map)
-    renderer = tree.TreeRenderer(argument_map.slug)
+    viewer = tree.viewer_for(request.user, argument_map)
+    sort = tree.sort_of(request.GET.get("sort"))
+    thesis = tree.fetch_first_view(argument_map, viewer=viewer, sort=sort)
+    renderer = tree.TreeRenderer(argument_map.slug, viewer=viewer, sort=sort)
     tree_html = mark_safe(renderer.node(thesis, 1)) if thesis else ""
     return render(
         request,
@@ -86,6 +88,7 @@ def map_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "thesis": thesis,
             "tree_html": tree_html,
             "article": _article(argument_map),
+            "sort": sort,
             "can_manage": permissions.can_manage_map(request.user, argument_map),
         },
     )
@@ -104,7 +107,9 @@ def claim_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         # the merge can be undone).
         return redirect("claim_detail", slug=argument_map.slug, pk=claim.merged_into_id)
     claim.map = argument_map  # already loaded: spare the checks and the template a query
-    node = tree.fetch_claim(argument_map, pk)
+    viewer = tree.viewer_for(request.user, argument_map)
+    sort = tree.sort_of(request.GET.get("sort"))
+    node = tree.fetch_claim(argument_map, pk, viewer=viewer, annotate=False)
     can_change = permissions.can_change_claim(request.user, claim)
     if not permissions.can_view_claim(request.user, claim):
         raise Http404("No such claim in this map.")
@@ -120,12 +125,20 @@ def claim_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
             claim.author_id,
             0,
             0,
+            status=claim.status,
+            locked=claim.locked,
         )
     offset = _int_param(request, "offset", 0, low=0, high=max(node.child_count - 1, 0))
-    children = tree.fetch_children([node.id], offset=offset).get(node.id, [])
-    renderer = tree.TreeRenderer(argument_map.slug)
+    children = tree.fetch_children(
+        [node.id], offset=offset, viewer=viewer, sort=sort, annotate=False
+    ).get(node.id, [])
+    tree.annotate([node, *children], viewer)  # the claim's and its children's votes: one query
+    tree.sort_nodes(children, sort)
+    renderer = tree.TreeRenderer(argument_map.slug, viewer=viewer, sort=sort)
     children_html = mark_safe(renderer.children_page(node, children, 1, offset))
     context = {
+        "sort": sort,
+        "vote": votes.panel(claim, node, viewer),
         "map": argument_map,
         "claim": claim,
         "node": node,
@@ -159,13 +172,22 @@ def claim_children(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse
     if not request.htmx:
         url = f"/maps/{slug}/claims/{pk}/"
         offset = _int_param(request, "offset", 0, low=0, high=2**31 - 1)
-        return redirect(f"{url}?offset={offset}" if offset else url)
+        query = [f"offset={offset}"] if offset else []
+        if tree.sort_of(request.GET.get("sort")) == tree.SORT_IMPACT:
+            query.append(f"sort={tree.SORT_IMPACT}")
+        return redirect(f"{url}?{'&'.join(query)}" if query else url)
     argument_map = _get_map(request, slug)
-    node = tree.fetch_claim(argument_map, pk)
+    viewer = tree.viewer_for(request.user, argument_map)
+    sort = tree.sort_of(request.GET.get("sort"))
+    node = tree.fetch_claim(argument_map, pk, viewer=viewer, annotate=False)
     if node is None:
         raise Http404("No such claim in this map.")
     offset = _int_param(request, "offset", 0, low=0, high=max(node.child_count, 0))
     level = _int_param(request, "level", 2, low=1, high=10_000)
-    children = tree.fetch_children([node.id], offset=offset).get(node.id, [])
-    renderer = tree.TreeRenderer(argument_map.slug, page_size=settings.ARGMAP_PAGE_SIZE)
+    children = tree.fetch_children([node.id], offset=offset, viewer=viewer, sort=sort).get(
+        node.id, []
+    )
+    renderer = tree.TreeRenderer(
+        argument_map.slug, page_size=settings.ARGMAP_PAGE_SIZE, viewer=viewer, sort=sort
+    )
     return HttpResponse(renderer.children_page(node, children, level, offset))
