@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "simple_history",
+    "axes",
     "argmap",
 ]
 
@@ -57,6 +59,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -129,6 +133,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes: the first backend refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five wrong passwords for one username from one address lock that pair out for 15 minutes, on
+# the site login and the admin login alike (counted in the database: shared by every process).
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# The address is REMOTE_ADDR, as for the rate limits: behind a proxy, have the ASGI server set it
+# from X-Forwarded-For (uvicorn --proxy-headers --forwarded-allow-ips=...).
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -180,12 +201,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
-# Per-action rate limits: action -> ((count, seconds) for established accounts, (count, seconds)
-# for accounts younger than a day). Counted in the cache per user and per IP (argmap/ratelimit.py).
+# Per-action rate limits: action -> ((count, seconds) per established account, (count, seconds)
+# per account younger than a day, (count, seconds) per IP address). Counted in the default cache
+# (argmap/ratelimit.py; tuning in docs/security.md).
 ARGMAP_RATE_LIMITS_ENABLED = env_bool("ARGMAP_RATE_LIMITS_ENABLED", True)
 ARGMAP_RATE_LIMITS = {
-    "claim": ((30, 60), (10, 60)),
-    "comment": ((20, 60), (6, 60)),
-    "flag": ((20, 3600), (5, 3600)),
-    "vote": ((120, 60), (40, 60)),
+    "claim": ((30, 60), (10, 60), (90, 60)),
+    "comment": ((20, 60), (6, 60), (60, 60)),
+    "flag": ((20, 3600), (5, 3600), (60, 3600)),
+    "vote": ((120, 60), (40, 60), (360, 60)),
 }
+# How many processes serve the site (WEB_CONCURRENCY is what uvicorn and gunicorn read for their
+# worker count). With more than one, the system check argmap.E001 refuses a per-process cache.
+ARGMAP_PROCESSES = int(os.environ.get("WEB_CONCURRENCY") or 1)

@@ -55,6 +55,13 @@ def _no_rate_limits(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_login_lockout(settings):
+    """django-axes is off unless a test turns it on (tests/test_axes.py does): Django's
+    ``Client.login`` authenticates without a request, which axes' backend refuses."""
+    settings.AXES_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     """The article cache outlives a test's transaction; start every test from an empty one."""
     cache.clear()

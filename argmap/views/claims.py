@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from argmap import permissions, services, tree
 from argmap.forms import ClaimAddForm, ClaimEditForm, ClaimMoveForm, ClaimRevertForm
 from argmap.models import ArgumentMap, Claim
+from argmap.ratelimit import limited
 from argmap.views.maps import HtmxHttpRequest, _get_map
 
 MOVE_TARGETS_SHOWN = 30
@@ -66,6 +67,7 @@ def _row_oob(argument_map: ArgumentMap, claim_id: int | None) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@limited("claim")
 def claim_add(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     """Add a support or a counterpoint under a claim."""
     argument_map, parent = _claim(request, slug, pk)
