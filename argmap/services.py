@@ -17,10 +17,10 @@ from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from argmap import bus, tree
+from argmap import audit, bus, tree
 from argmap.anchors import AnchorError, Quote, resolve_quote
 from argmap.interchange import Plan
-from argmap.models import ArgumentMap, Claim, Source, text_sha256
+from argmap.models import ArgumentMap, Claim, Notification, Source, text_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -264,6 +264,15 @@ def claim_add(
     _apply_quote(claim, _resolve(parent.map.source, quote))
     _save_with_history(claim, by=by, reason=reason or "Claim added")
     _touch([parent.pk], version)
+    if stance == Claim.Stance.COUNTER and status == Claim.Status.PUBLISHED:
+        # audit.notify skips the parent's author countering themselves.
+        audit.notify(
+            recipient=parent.author,
+            kind=Notification.Kind.COUNTERED,
+            argument_map=parent.map,
+            actor=by,
+            claim=claim,
+        )
     return claim
 
 
