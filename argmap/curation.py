@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Max
 
 from argmap import audit, tree
 from argmap.models import (
@@ -356,3 +356,91 @@ def map_archive(*, argument_map: ArgumentMap, by=None, reason: str = "") -> Argu
         detail={"previous_status": previous},
     )
     return current
+
+
+# -- reading a map as an outline ------------------------------------------------------------------
+
+OUTLINE_LIMIT = 5000
+
+
+@dataclass(slots=True)
+class OutlineRow:
+    """One claim of the outline, with its depth (0 for the thesis) and its counts."""
+
+    id: int
+    parent_id: int | None
+    stance: str
+    text: str
+    status: str
+    position: int
+    locked: bool
+    merged_into_id: int | None
+    depth: int
+    supports: int = 0
+    counters: int = 0
+    votes: int = 0
+    comments: int = 0
+    first: bool = False
+    last: bool = False
+
+
+def outline(
+    argument_map: ArgumentMap, *, statuses: tuple[str, ...] | None = None
+) -> list[OutlineRow]:
+    """The map's claims depth-first in sibling order (all statuses unless narrowed), three
+    queries whatever the size; at most ``OUTLINE_LIMIT`` rows."""
+    claims = Claim.objects.filter(map=argument_map)
+    if statuses is not None:
+        claims = claims.filter(status__in=statuses)
+    rows = [
+        OutlineRow(*values, depth=0)
+        for values in claims.order_by("position", "pk").values_list(
+            "pk", "parent_id", "stance", "text", "status", "position", "locked", "merged_into_id"
+        )
+    ]
+    by_parent: dict[int | None, list[OutlineRow]] = {}
+    for row in rows:
+        by_parent.setdefault(row.parent_id, []).append(row)
+    ids = {row.id for row in rows}
+    votes = dict(
+        Vote.objects.filter(claim__map=argument_map)
+        .values("claim")
+        .annotate(n=Count("pk"))
+        .values_list("claim", "n")
+    )
+    comments = dict(
+        Comment.objects.filter(map=argument_map)
+        .values("claim")
+        .annotate(n=Count("pk"))
+        .values_list("claim", "n")
+    )
+    ordered: list[OutlineRow] = []
+    roots = [row for row in rows if row.parent_id is None or row.parent_id not in ids]
+    stack = [(row, 0) for row in reversed(roots)]
+    while stack and len(ordered) < OUTLINE_LIMIT:
+        row, depth = stack.pop()
+        row.depth = depth
+        kids = by_parent.get(row.id, [])
+        row.supports = sum(1 for kid in kids if kid.stance == Claim.Stance.SUPPORT)
+        row.counters = len(kids) - row.supports
+        row.votes, row.comments = votes.get(row.id, 0), comments.get(row.id, 0)
+        if kids:
+            kids[0].first, kids[-1].last = True, True
+        ordered.append(row)
+        stack.extend((kid, depth + 1) for kid in reversed(kids))
+    return ordered
+
+
+def claim_choices(
+    argument_map: ArgumentMap, *, exclude_subtree_of: int | None = None, published_only: bool = True
+) -> list[tuple[int, str]]:
+    """(id, indented label) of the map's claims for a parent or merge chooser, depth-first."""
+    statuses = (Claim.Status.PUBLISHED,) if published_only else None
+    rows = outline(argument_map, statuses=statuses)
+    skip = set(tree.subtree_ids(exclude_subtree_of)) if exclude_subtree_of else set()
+    marks = {"support": "Pro: ", "counter": "Con: ", "": "Thesis: "}
+    return [
+        (row.id, f"{'\u2003' * row.depth}{marks[row.stance]}{row.text[:100]} (#{row.id})")
+        for row in rows
+        if row.id not in skip and row.merged_into_id is None
+    ]

@@ -296,3 +296,33 @@ def can_change_comment(user, comment: Comment) -> bool:
         and comment.status in (Comment.Status.VISIBLE, Comment.Status.PENDING)
         and _may_write(user, comment.map)
     )
+
+
+# -- curation ------------------------------------------------------------------------------------
+
+
+def can_create_map(user) -> bool:
+    """Start a new map from an article on the site: site staff (curators)."""
+    return user.is_authenticated and user.is_staff
+
+
+def can_annotate(user, argument_map: ArgumentMap) -> bool:
+    """Turn passages of the map's article into claims (the annotate view): site staff and the
+    map's owner and editors, while they may write in it."""
+    return _may_write(user, argument_map) and has_role(user, argument_map, Role.EDITOR)
+
+
+# -- import and export ---------------------------------------------------------------------------
+
+
+def export_statuses(user, argument_map: ArgumentMap) -> frozenset[str] | None:
+    """Which claims an export for this user holds: everything (None) for the map's moderators
+    and owner; published and archived claims (and their comments) for other readers."""
+    if can_moderate(user, argument_map):
+        return None
+    return frozenset({Claim.Status.PUBLISHED, Claim.Status.ARCHIVED})
+
+
+def can_import_maps(user) -> bool:
+    """Importing a file creates a new map: site staff only."""
+    return user.is_authenticated and user.is_staff

@@ -6,6 +6,8 @@ from argmap.views import accounts, claims, live, maps
 
 urlpatterns = [
     path("", maps.home, name="home"),
+    # Before map_detail: /maps/new/ would otherwise be read as the map with the slug "new".
+    path("", include("argmap.views.curation")),
     path("maps/<slug:slug>/", maps.map_detail, name="map_detail"),
     path("maps/<slug:slug>/claims/<int:pk>/", maps.claim_detail, name="claim_detail"),
     path(
@@ -43,7 +45,6 @@ urlpatterns = [
     path("", include("argmap.views.map_settings")),
     path("", include("argmap.views.notifications")),
     path("", include("argmap.views.search")),
-    path("", include("argmap.views.curation")),
     path("", include("argmap.views.exports")),
     path("admin/", admin.site.urls),
 ]
