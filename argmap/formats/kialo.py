@@ -46,6 +46,7 @@ KIALO_STRAY_TEXT = "text before the thesis: claims start with a number like '1.1
 
 _LINE = re.compile(r"^(?P<number>(?:\d+\.)+)(?:\s+(?P<rest>.*))?$")
 _STANCE = re.compile(r"^(?P<stance>Pro|Con):\s*(?P<text>.*)$", re.IGNORECASE)
+_LINK = re.compile(r"^->\s*See\s+(?:\d+\.)+\s*$", re.IGNORECASE)
 _STANCES = {"pro": Claim.Stance.SUPPORT, "con": Claim.Stance.COUNTER}
 
 
@@ -57,7 +58,10 @@ def export(argument_map: ArgumentMap, *, statuses: Collection[str] | None = None
     def emit(node, number: str) -> None:
         claim = node.claim
         if claim["parent"] is None:
-            lines.append(f"{number} {_one_line(claim['text'])}")
+            text = _one_line(claim["text"])
+            # A thesis that itself starts with "Thesis:" keeps it: import strips one such label.
+            label = "Thesis: " if text.lower().startswith("thesis:") else ""
+            lines.append(f"{number} {label}{text}")
         else:
             label = "Pro" if claim["stance"] == Claim.Stance.SUPPORT else "Con"
             lines.append(f"{number} {label}: {_one_line(claim['text'])}")
@@ -135,7 +139,7 @@ def parse(text: str) -> Plan:
             last = {"text": ""}  # a refused line's continuation goes nowhere
             continue
         body = stance.group("text").strip()
-        if body.startswith("->"):
+        if _LINK.match(body):
             problems.add(line_number, KIALO_LINK.format(number=number))
             last = {"text": ""}  # a refused line's continuation goes nowhere
             continue
