@@ -8,6 +8,7 @@ import difflib
 import json
 from dataclasses import dataclass
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
@@ -21,6 +22,7 @@ from argmap.forms import ClaimAddForm, ClaimEditForm, ClaimMoveForm, ClaimRevert
 from argmap.models import ArgumentMap, Claim
 from argmap.ratelimit import limited
 from argmap.views.maps import HtmxHttpRequest, _get_map
+from argmap.views.moderation import muted_refusal
 
 MOVE_TARGETS_SHOWN = 30
 
@@ -71,8 +73,13 @@ def _row_oob(argument_map: ArgumentMap, claim_id: int | None) -> str:
 def claim_add(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     """Add a support or a counterpoint under a claim."""
     argument_map, parent = _claim(request, slug, pk)
-    if not permissions.can_add_claim(request.user, argument_map):
+    if not permissions.can_add_claim(request.user, argument_map, parent):
+        refusal = muted_refusal(request, argument_map)
+        if refusal is not None:
+            return refusal
         raise PermissionDenied("You may not add claims to this map.")
+    # A suggester's claim waits for a moderator (pre-moderated maps make newcomers suggesters).
+    direct = permissions.publishes_directly(request.user, argument_map)
     if parent.status != Claim.Status.PUBLISHED:
         raise Http404("Claims can only be added under a published claim.")
     stance = request.GET.get("stance", Claim.Stance.SUPPORT)
@@ -85,10 +92,13 @@ def claim_add(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
                 text=form.cleaned_data["text"],
                 quote=form.quote(),
                 by=request.user,
+                status=Claim.Status.PUBLISHED if direct else Claim.Status.PENDING,
             )
         except ValidationError as error:
             _add_errors(form, error)
         else:
+            if not direct:
+                return _pending_added(request, parent, claim)
             if not request.htmx:
                 return redirect(f"{parent.get_absolute_url()}#claim-{claim.pk}")
             # The new claim goes at the end of its parent's group; the parent's row is refreshed
@@ -106,6 +116,23 @@ def claim_add(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(
         request, template, {"map": argument_map, "parent": parent, "form": form, "stance": stance}
     )
+
+
+CLAIM_PENDING = "Your claim was saved. It awaits a moderator's approval before others see it."
+
+
+def _pending_added(request: HtmxHttpRequest, parent: Claim, claim: Claim) -> HttpResponse:
+    """A suggestion was saved as pending: tell its author it waits for approval."""
+    if not request.htmx:
+        messages.info(request, CLAIM_PENDING)
+        return redirect(claim.get_absolute_url())
+    response = HttpResponse(
+        f'<div id="compose-{parent.pk}" class="compose" hx-swap-oob="true">'
+        f'<p class="notice pending-notice" role="status">{escape(CLAIM_PENDING)} '
+        f'<a href="{escape(claim.get_absolute_url())}">See it</a></p></div>'
+    )
+    response["HX-Reswap"] = "none"
+    return response
 
 
 @login_required

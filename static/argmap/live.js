@@ -278,8 +278,15 @@
 
   // --- The action bar of the focused claim -----------------------------------------------------
 
+  // What this reader may do, as the server rendered it on the tree (a muted member, a locked
+  // map): the bar offers nothing the server would refuse. Missing attributes mean "yes".
+  const treeAllows = (name) => {
+    const tree = document.querySelector('[role="tree"][data-map]');
+    return !tree || tree.dataset[name] !== "false";
+  };
+
   function mayChange(item) {
-    return me && (staff || item.dataset.author === me);
+    return me && treeAllows("canWrite") && (staff || item.dataset.author === me);
   }
 
   function actionBar(item) {
@@ -302,8 +309,14 @@
       into.append(el);
     };
     const compose = `#compose-${id}`;
-    add("+ Pro", { "hx-get": `${claimUrl(id, "add")}?stance=support`, "hx-target": compose, "data-action": "add-support" }, "Add a claim that supports this one");
-    add("+ Con", { "hx-get": `${claimUrl(id, "add")}?stance=counter`, "hx-target": compose, "data-action": "add-counter" }, "Add a counterpoint");
+    // A locked claim takes no new claims, except from moderators.
+    const tree = item.closest('[role="tree"]');
+    const moderator = Boolean(tree && tree.dataset.canModerate === "true");
+    const locked = item.dataset.locked === "true" && !moderator;
+    if (treeAllows("canAdd") && !locked) {
+      add("+ Pro", { "hx-get": `${claimUrl(id, "add")}?stance=support`, "hx-target": compose, "data-action": "add-support" }, "Add a claim that supports this one");
+      add("+ Con", { "hx-get": `${claimUrl(id, "add")}?stance=counter`, "hx-target": compose, "data-action": "add-counter" }, "Add a counterpoint");
+    }
     if (mayChange(item)) {
       add("Edit", { "hx-get": claimUrl(id, "edit"), "hx-target": `#row-${id}`, "hx-swap": "outerHTML", "data-action": "edit" });
       if (item.getAttribute("aria-level") !== "1" && !item.classList.contains("thesis")) {
@@ -318,6 +331,9 @@
       }
     }
     add("History", { href: claimUrl(id, "history") });
+    if (treeAllows("canFlag")) {
+      add("Report", { "hx-get": claimUrl(id, "flag"), "hx-target": compose, "data-action": "flag" }, "Report this claim to the moderators");
+    }
     return bar;
   }
 
