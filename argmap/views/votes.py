@@ -94,11 +94,13 @@ def claim_vote(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         "error": error,
         "notice": notice,
         "next": _next_url(request, claim) if request.method == "POST" else _referer(request),
+        # The tree's popover: its answer also refreshes the claim's row (absent elsewhere).
+        "in_tree": (request.POST if request.method == "POST" else request.GET).get("in") == "tree",
     }
     if not request.htmx:
         return render(request, "argmap/vote.html", context, status=status)
     response = render(request, "argmap/_vote_form.html", context, status=status)
-    if request.method == "POST" and node is not None and not error:
+    if request.method == "POST" and context["in_tree"] and node is not None and not error:
         # The claim's row in the tree (distribution, your vote) refreshed out of band, and the
         # outcome said where screen readers hear it.
         renderer = tree.TreeRenderer(argument_map.slug, viewer=viewer)
