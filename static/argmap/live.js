@@ -201,7 +201,8 @@
       if (focused && focused.isConnected) focused.focus({ preventScroll: true });
     }
     item.className = fresh.className;
-    for (const name of ["data-position", "data-author", "data-quote-start", "data-quote-end"]) {
+    for (const name of ["data-position", "data-author", "data-quote-start", "data-quote-end",
+      "data-status", "data-votes", "data-impact"]) {
       if (fresh.hasAttribute(name)) item.setAttribute(name, fresh.getAttribute(name));
       else item.removeAttribute(name);
     }
@@ -224,15 +225,27 @@
     syncExpanded(parent);
   }
 
-  /** Order a group's items by position (the server's order: position, then id). */
+  /**
+   * The server's sibling order: position, then id; or, when the tree is sorted by impact
+   * (data-sort="impact", ?sort=impact), mean vote first (unvoted last), then votes, then position.
+   */
+  function siblingOrder(group, a, b) {
+    const tree = group.closest('[role="tree"]');
+    const key = (el) => {
+      const base = [Number(el.dataset.position), Number(el.dataset.claim)];
+      if (!tree || tree.dataset.sort !== "impact") return base;
+      return [-Number(el.dataset.impact || -1), -Number(el.dataset.votes || 0), ...base];
+    };
+    const ka = key(a);
+    const kb = key(b);
+    for (let i = 0; i < ka.length; i += 1) if (ka[i] !== kb[i]) return ka[i] - kb[i];
+    return 0;
+  }
+
+  /** Order a group's items as the server does (see siblingOrder). */
   function sortGroup(group) {
     const items = [...group.children].filter((el) => el.matches(ITEM));
-    const key = (el) => [Number(el.dataset.position), Number(el.dataset.claim)];
-    const sorted = [...items].sort((a, b) => {
-      const [pa, ia] = key(a);
-      const [pb, ib] = key(b);
-      return pa - pb || ia - ib;
-    });
+    const sorted = [...items].sort((a, b) => siblingOrder(group, a, b));
     if (sorted.every((el, index) => el === items[index])) return;
     const focused = group.contains(document.activeElement) ? document.activeElement : null;
     const more = [...group.children].find((el) => el.matches("li.more")) || null;
@@ -241,11 +254,8 @@
   }
 
   function placeAmongSiblings(item, group) {
-    const position = Number(item.dataset.position);
     const siblings = [...group.children].filter((el) => el !== item);
-    const after = siblings.find(
-      (el) => el.matches(ITEM) && Number(el.dataset.position) > position,
-    );
+    const after = siblings.find((el) => el.matches(ITEM) && siblingOrder(group, el, item) > 0);
     const more = siblings.find((el) => el.matches("li.more"));
     const anchor = after || more || null;
     if (item.parentElement !== group || item.nextElementSibling !== anchor) {
