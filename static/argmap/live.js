@@ -60,12 +60,15 @@
       });
       state.dataset.version = changes.dataset.version;
       refreshArticle();
+      body.dispatchEvent(new CustomEvent("argmap:claimChanged", { detail: { id: null } }));
       return;
     }
     let articleStale = false;
     const groups = new Set();
     for (const template of changes.querySelectorAll("template[data-claim]")) {
       const id = template.dataset.claim;
+      // Others listen per claim (discussion.js re-reads an open thread whose claim changed).
+      body.dispatchEvent(new CustomEvent("argmap:claimChanged", { detail: { id } }));
       const existing = document.getElementById(`claim-${id}`);
       const fresh = template.dataset.state === "gone" ? null : template.content.querySelector(ITEM);
       if (quoteChanged(id, existing, fresh)) articleStale = true;
@@ -340,6 +343,7 @@
         add("Archive", { "hx-post": claimUrl(id, "archive"), "hx-target": `#claim-${id}`, "hx-swap": "outerHTML", "data-action": "archive" });
       }
     }
+    add("Discuss", { href: claimUrl(id, "thread"), "data-action": "discuss", "data-thread": id }, "Open this claim's discussion");
     add("History", { href: claimUrl(id, "history") });
     if (treeAllows("canFlag")) {
       add("Report", { "hx-get": claimUrl(id, "flag"), "hx-target": compose, "data-action": "flag" }, "Report this claim to the moderators");
