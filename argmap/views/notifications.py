@@ -71,9 +71,7 @@ def _context(request: HtmxHttpRequest) -> dict:
 @require_GET
 def notifications(request: HtmxHttpRequest) -> HttpResponse:
     """The user's notifications, newest first, unread ones marked."""
-    template = (
-        "argmap/notifications.html#list" if request.htmx else "argmap/notifications.html"
-    )
+    template = "argmap/notifications.html#list" if request.htmx else "argmap/notifications.html"
     return render(request, template, _context(request))
 
 
