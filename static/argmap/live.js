@@ -325,7 +325,7 @@
     // A locked claim takes no new claims, except from moderators.
     const tree = item.closest('[role="tree"]');
     const moderator = Boolean(tree && tree.dataset.canModerate === "true");
-    const locked = item.dataset.locked === "true" && !moderator;
+    const locked = item.classList.contains("is-locked") && !moderator;
     if (treeAllows("canAdd") && !locked) {
       add("+ Pro", { "hx-get": `${claimUrl(id, "add")}?stance=support`, "hx-target": compose, "data-action": "add-support" }, "Add a claim that supports this one");
       add("+ Con", { "hx-get": `${claimUrl(id, "add")}?stance=counter`, "hx-target": compose, "data-action": "add-counter" }, "Add a counterpoint");
