@@ -435,6 +435,8 @@ def test_log_is_public_newest_first_and_hides_private_entries(logged, moderator)
     fragment = response_text(signed_in_client(None).get(path, **HTMX))
     assert "<html" not in fragment and 'id="log"' in fragment
     assert signed_in_client(None).post(path).status_code == 405
+    restore = signed_in_client(None).get(path, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
+    assert "<html" in response_text(restore)
 
 
 def test_log_filters(logged, moderator, owner):

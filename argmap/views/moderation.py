@@ -707,7 +707,9 @@ def moderation_log(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         "query": query.urlencode(),
         "can_moderate": permissions.can_moderate(request.user, argument_map),
     }
-    template = "argmap/moderation/log.html#log" if request.htmx else "argmap/moderation/log.html"
+    # A history restore (Back after a filtered page was pushed) needs the whole page.
+    fragment = request.htmx and not request.htmx.history_restore_request
+    template = "argmap/moderation/log.html#log" if fragment else "argmap/moderation/log.html"
     return render(request, template, context)
 
 
