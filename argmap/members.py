@@ -212,7 +212,11 @@ def member_set_role(
     _require_manager(by, argument_map)
     _check_member(membership, argument_map)
     _check_role(role)
-    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=membership.pk)
+    )
     old = membership.role
     if old == role:
         return membership
@@ -275,7 +279,9 @@ def map_transfer(*, argument_map: ArgumentMap, by, to_username: str) -> Argument
         raise PermissionDenied(TRANSFER_NOT_ALLOWED)
     new_owner = find_user(to_username, field="username")
     current = (
-        ArgumentMap.objects.select_for_update().select_related("owner").get(pk=argument_map.pk)
+        ArgumentMap.objects.select_for_update(of=("self",))
+        .select_related("owner")
+        .get(pk=argument_map.pk)
     )
     old_owner = current.owner
     if old_owner is not None and old_owner.pk == new_owner.pk:
