@@ -178,6 +178,14 @@ ACTIONS: list[Action] = [
     ),
     Action("claim history", "claim_history", _get("claim_history", _others)),
     Action("view others' pending", "claim_detail", _get("claim_detail", _pending)),
+    Action("expand others' pending", "claim_children", _get("claim_children", _pending, **HTMX)),
+    Action("history of others' pending", "claim_history", _get("claim_history", _pending)),
+    Action("thread of others' pending", "claim_thread", _get("claim_thread", _pending)),
+    Action(
+        "vote on others' pending",
+        "claim_vote",
+        _post("claim_vote", _pending, lambda w, a: {"value": 3}),
+    ),
     Action("read thread", "claim_thread", _get("claim_thread", _others)),
     Action("read thread (htmx)", "claim_thread", _get("claim_thread", _others, **HTMX)),
     Action(
