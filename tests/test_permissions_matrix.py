@@ -252,6 +252,33 @@ ACTIONS: list[Action] = [
         ),
     ),
     Action("moderation queue", "moderation_queue", _get("moderation_queue", _slug)),
+    Action(
+        "approve a suggestion",
+        "suggestion_claim",
+        lambda c, w, a: c.post(
+            _url("suggestion_claim", w.map.slug, w.pending.pk, "approve"), {"reason": "Fine."}
+        ),
+    ),
+    Action(
+        "hide others' claim",
+        "claim_moderate",
+        lambda c, w, a: c.post(
+            _url("claim_moderate", w.map.slug, w.others.pk, "hide"), {"reason": "Off topic."}
+        ),
+    ),
+    Action(
+        "mute a member",
+        "member_mute",
+        lambda c, w, a: c.get(_url("member_mute", w.map.slug) + "?username=matrix-author"),
+    ),
+    Action(
+        "lock (unlock) the map",
+        "map_moderate",
+        lambda c, w, a: c.post(
+            _url("map_moderate", w.map.slug, "unlock" if w.map.status == Status.LOCKED else "lock"),
+            {"reason": "Cooling down."},
+        ),
+    ),
     Action("moderation log", "moderation_log", _get("moderation_log", _slug)),
     Action("moderation log CSV", "moderation_log_csv", _get("moderation_log_csv", _slug)),
     Action("annotate article", "map_annotate", _get("map_annotate", _slug)),
