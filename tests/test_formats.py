@@ -19,7 +19,16 @@ from argmap.anchors import resolve_quote
 from argmap.formats import aif, argdown, kialo
 from argmap.formats import csv as csv_format
 from argmap.interchange import DocumentError, export_map
-from argmap.models import ArgumentMap, Claim, ClaimAnchor, Comment, Source, Vote
+from argmap.models import (
+    ArgumentMap,
+    Claim,
+    ClaimAnchor,
+    Comment,
+    Flag,
+    ModerationAction,
+    Source,
+    Vote,
+)
 from tests.conftest import ARTICLE, claim_by_text
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -719,3 +728,17 @@ def test_every_format_module_exports_and_the_importable_ones_parse():
     for module in (argdown, aif, kialo, csv_format):
         assert callable(module.export)
     assert formats.IMPORT_FORMATS == ["json", "argdown", "aif", "kialo"]
+
+
+@pytest.mark.django_db
+def test_replace_deletes_the_old_map_with_its_log_flags_and_votes(make_map, owner, writer):
+    old = make_map(slug="taken", claims=[(None, "support", "Kept")])
+    claim = claim_by_text(old, "Kept")
+    ModerationAction.objects.create(map=old, actor=owner, action="hide", claim=claim)
+    Flag.objects.create(map=old, claim=claim, reporter=writer, reason="spam")
+    Vote.objects.create(claim=claim, user=writer, value=2)
+    plan = formats.parse("1. New thesis\n1.1. Pro: New claim\n", "kialo")
+    new = formats.import_plan(plan=plan, slug="taken", replace=True)
+    assert simple_tree(new) == ("New thesis", "", (("New claim", "support", ()),))
+    assert not ModerationAction.objects.exists() and not Flag.objects.exists()
+    assert not Vote.objects.exists()
