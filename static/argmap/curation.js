@@ -62,10 +62,19 @@
   function selectedPassage() {
     const selection = window.getSelection();
     if (!selection || selection.isCollapsed || !selection.rangeCount) return null;
-    const range = selection.getRangeAt(0);
+    const range = selection.getRangeAt(0).cloneRange();
     const startEl = asElement(range.startContainer.parentElement || range.startContainer);
     const block = startEl && startEl.closest("[data-annotate] [data-offset]");
-    if (!block || !block.contains(range.endContainer)) return null;
+    if (!block) return null;
+    if (!block.contains(range.endContainer)) {
+      // A triple-click selects the paragraph up to the start of the next one: keep the part in
+      // this block if nothing but white space lies beyond it.
+      const beyond = document.createRange();
+      beyond.setStart(block, block.childNodes.length);
+      beyond.setEnd(range.endContainer, range.endOffset);
+      if (beyond.toString().trim()) return null;
+      range.setEnd(block, block.childNodes.length);
+    }
     const before = document.createRange();
     before.setStart(block, 0);
     before.setEnd(range.startContainer, range.startOffset);
