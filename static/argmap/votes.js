@@ -38,8 +38,7 @@
     pop.className = "vote-pop";
     pop.id = `vote-pop-${id}`;
     pop.dataset.claim = id;
-    pop.setAttribute("role", "group");
-    pop.setAttribute("aria-label", `Your vote on claim #${id}`);
+    // No role="group" here: app.js takes every group inside the tree for a claim's children.
     row.after(pop);
     toggle.setAttribute("aria-expanded", "true");
     toggle.setAttribute("aria-controls", pop.id);
