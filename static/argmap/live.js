@@ -201,7 +201,17 @@
       const meta = row.querySelector(".claim-meta");
       if (bar && meta) meta.append(bar);
       window.htmx.process(row);
-      if (focused && focused.isConnected) focused.focus({ preventScroll: true });
+      if (focused && focused.isConnected) {
+        focused.focus({ preventScroll: true });
+      } else if (focused) {
+        // A control of the row itself (the vote control, the comment link) was replaced by
+        // its fresh copy: focus that copy, keeping it in the Tab order.
+        const again = focused.classList.length && row.querySelector(`.${focused.classList[0]}`);
+        if (again) {
+          again.tabIndex = 0;
+          again.focus({ preventScroll: true });
+        }
+      }
     }
     item.className = fresh.className;
     for (const name of ["data-position", "data-author", "data-quote-start", "data-quote-end",
