@@ -237,3 +237,43 @@ def test_a_muted_member_gets_no_compose_forms_and_their_posts_are_refused(
     assert not Flag.objects.exists()
     assert not Comment.objects.filter(body="Sneaky comment").exists()
     assert not Vote.objects.exists()
+
+
+def test_reporting_from_the_action_bar_and_the_threshold_hides_live(
+    open_page, cast, expected_problems
+):
+    # The refused first try (no fallacy named) is a 422 the browser logs.
+    expected_problems.append(re.compile(r"status of 422 .*/flag/"))
+    argument_map = small_map(cast, pre=False)
+    argument_map.flag_threshold = 1
+    argument_map.save()
+    claim = Claim.objects.get(map=argument_map, text="Streets get safer.")
+    rita, bob = open_page(cast["rita"], name="rita"), open_page(cast["bob"], name="bob")
+    open_map(rita, argument_map)
+    open_map(bob, argument_map)
+
+    toolbar(rita, claim).get_by_role("button", name="Report").click()
+    form = rita.locator(f"#compose-{claim.pk} form[data-flag-form]")
+    expect(form).to_be_visible()
+    fallacy = form.get_by_label("Which fallacy? (for “Fallacy”)")
+    expect(fallacy).to_be_hidden()  # asked for only when "Fallacy" is the reason
+    form.get_by_label("Fallacy", exact=True).check()
+    expect(fallacy).to_be_visible()
+    form.get_by_role("button", name="Report").click()
+    # Refused with the reason next to the field; the form stays, with what was chosen.
+    form = rita.locator(f"#compose-{claim.pk} form[data-flag-form]")
+    expect(form).to_contain_text(moderation.FLAG_FALLACY_REQUIRED)
+    expect(form.get_by_label("Fallacy", exact=True)).to_be_checked()
+    form.get_by_label("Which fallacy? (for “Fallacy”)").fill("Post hoc")
+    form.get_by_role("button", name="Report").click()
+
+    # One report reaches this map's threshold: the claim is hidden for readers, live.
+    expect(bob.locator(f"#claim-{claim.pk}")).to_have_count(0, timeout=LIVE)
+    expect(rita.locator(f"#claim-{claim.pk}")).to_have_count(0, timeout=LIVE)
+    assert_not_reloaded(bob)
+    claim.refresh_from_db()
+    assert claim.status == Claim.Status.HIDDEN
+    assert Flag.objects.get(claim=claim).fallacy == "Post hoc"
+    assert ModerationAction.objects.filter(
+        claim=claim, action=ModerationAction.Action.AUTO_HIDE
+    ).exists()
