@@ -467,3 +467,50 @@ def test_signup_refuses_markup_in_usernames(db):
     assert response.status_code == 200
     assert not get_user_model().objects.filter(username__contains="<").exists()
     assert "&lt;img src=x onerror=window.__xss=1&gt;" in response.content.decode()
+
+
+CONTROL_BODY = (
+    "<!doctype html><html><head><meta name='htmx-config' content='{}'></head><body>"
+    "<img src=x onerror=window.__xss=1><img src=x onerror=alert(1)>"
+    "<script>window.__xss=1</script><img src=/xss-probe.png>"
+    "<a href=' JavaScript:window.__xss=1'>x</a><div data-hx-get='/xss-probe'>x</div>"
+    "<meta name='htmx-config' content='{\"allowEval\":true}'><iframe></iframe><p>94011</p>"
+    "</body></html>"
+)
+
+
+def test_the_detectors_see_a_payload_that_gets_through(browser, asgi_server):
+    """The negative control: pages that do let payloads through (with the app's CSP, and with
+    none) are caught by every detector the test above relies on."""
+    context = browser.new_context(base_url=asgi_server)
+    page = context.new_page()
+    seen = Sightings()
+    watch_page(page, seen, "control")
+    csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:"
+
+    def serve(headers: dict[str, str]):
+        return lambda route: route.fulfill(
+            status=200, content_type="text/html", body=CONTROL_BODY, headers=headers
+        )
+
+    page.route("**/control/strict/", serve({"Content-Security-Policy": csp}))
+    page.route("**/control/open/", serve({}))
+    try:
+        visit(page, "/control/strict/", seen, who="control", what="strict")
+        strict = "\n".join(seen.problems)
+        seen.problems.clear()
+        visit(page, "/control/open/", seen, who="control", what="open")
+        open_ = "\n".join(seen.problems)
+    finally:
+        context.close()
+    assert "CSP violation script-src" in strict
+    assert "handler <img onerror" in strict
+    assert "url <a href" in strict
+    assert "htmx <div data-hx-get" in strict
+    assert "htmx-config meta outside <head>" in strict
+    assert "<iframe> element" in strict
+    assert "a template evaluated a payload" in strict
+    assert "window.__xss was set" not in strict  # the CSP held
+    assert "window.__xss was set" in open_
+    assert "dialog alert" in open_
+    assert "request to" in open_ and "xss-probe.png" in open_
