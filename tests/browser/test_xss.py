@@ -387,18 +387,6 @@ def roomy(settings):
     settings.ARGMAP_RATE_LIMITS_ENABLED = False
 
 
-@pytest.fixture
-def expected_problems(expected_problems):
-    # A sanitised Markdown image like ![x](x"onerror=...) may remain an <img> with a harmless
-    # relative src that 404s; that console line is the browser's, not a payload at work.
-    import re
-
-    expected_problems.append(
-        re.compile(r"Failed to load resource: the server responded with a status of 404")
-    )
-    return expected_problems
-
-
 def test_there_are_at_least_100_payloads():
     assert len(PAYLOADS) >= 100
     assert len(set(PAYLOADS)) == len(PAYLOADS), "duplicate payloads"
