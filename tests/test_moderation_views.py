@@ -209,6 +209,14 @@ def test_hide_claim_form_and_action(mod_map, moderator, claim):
         url("claim_moderate", mod_map.slug, claim.pk, "lock"), {"reason": "x"}, **HTMX
     )
     assert live.status_code == 200 and live["HX-Trigger"] == "argmap:pull"
+    assert f'id="compose-{claim.pk}"' in response_text(live)  # the bar's form closes
+    assert 'id="queue-count"' not in response_text(live)  # no such element on the map page
+    refused = client.post(
+        url("claim_moderate", mod_map.slug, claim.pk, "unlock"), {"from": "tree"}, **HTMX
+    )
+    assert refused.status_code == 422
+    assert "data-mod-form" in response_text(refused) and "<html" not in response_text(refused)
+    assert moderation.REASON_REQUIRED in response_text(refused)
     claim.refresh_from_db()
     assert claim.status == Claim.Status.HIDDEN and claim.locked
     assert client.post(url("claim_moderate", mod_map.slug, claim.pk, "explode")).status_code == 404

@@ -281,24 +281,34 @@ def moderation_queue(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 
 def _done(
-    request: HtmxHttpRequest, argument_map: ArgumentMap, key: str, message: str, back: str
+    request: HtmxHttpRequest,
+    argument_map: ArgumentMap,
+    key: str,
+    message: str,
+    back: str,
+    *,
+    compose: int | None = None,
 ) -> HttpResponse:
     """After an action: from the queue with htmx, the item leaves in place (the count and a notice
-    follow out of band); without JavaScript, back to where the form was."""
+    follow out of band); from a claim's action bar, its form closes and the live feed re-renders
+    the claim; without JavaScript, back to where the form was."""
     if not request.htmx:
         messages.success(request, message)
         return redirect(back)
-    count = moderation.open_item_count(argument_map)
+    from_queue = request.POST.get("from") == "queue"
     body = (
-        f'<span id="queue-count" class="queue-count" hx-swap-oob="true">{count}</span>'
         f'<div id="live-notice" class="notice" role="status" hx-swap-oob="true">'
         f"{escape(message)}</div>"
     )
+    if from_queue:
+        count = moderation.open_item_count(argument_map)
+        body += f'<span id="queue-count" class="queue-count" hx-swap-oob="true">{count}</span>'
+    elif compose is not None:
+        body += f'<div id="compose-{compose}" class="compose" hx-swap-oob="true"></div>'
     response = HttpResponse(body)
-    if request.POST.get("from") != "queue":
-        # From the map or a claim page: the live feed re-renders what changed.
+    if not from_queue:
         response["HX-Trigger"] = "argmap:pull"
-    response["HX-Reswap"] = "delete" if request.POST.get("from") == "queue" and key else "none"
+    response["HX-Reswap"] = "delete" if from_queue and key else "none"
     return response
 
 
@@ -440,12 +450,12 @@ def claim_moderate(request: HtmxHttpRequest, slug: str, pk: int, action: str) ->
     try:
         service(claim=claim, by=request.user, reason=_reason(request))
     except ValidationError as error:
-        if request.POST.get("from") != "queue" and not request.htmx:
+        if request.POST.get("from") != "queue":
             return _action_form(
                 request, argument_map, claim, action, "claim", error=_errors(error), status=422
             )
         return _failed(request, argument_map, key, error, back)
-    return _done(request, argument_map, key, message, back)
+    return _done(request, argument_map, key, message, back, compose=claim.pk)
 
 
 @login_required
@@ -468,7 +478,7 @@ def comment_moderate(request: HtmxHttpRequest, slug: str, pk: int, action: str) 
     try:
         service(comment=comment, by=request.user, reason=_reason(request))
     except ValidationError as error:
-        if request.POST.get("from") != "queue" and not request.htmx:
+        if request.POST.get("from") != "queue":
             return _action_form(
                 request, argument_map, comment, action, "comment", error=_errors(error), status=422
             )
@@ -499,6 +509,8 @@ def _action_form(
         "post_url": reverse(url_name, args=[argument_map.slug, target.pk, action]),
         "form": ReasonForm(request.POST or None),
         "error": error,
+        # In a claim's compose box (htmx) the form posts by htmx; on its own page, plainly.
+        "inline": bool(request.htmx),
     }
     template = (
         "argmap/moderation/action.html#form" if request.htmx else "argmap/moderation/action.html"

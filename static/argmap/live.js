@@ -358,6 +358,15 @@
     if (treeAllows("canFlag")) {
       add("Report", { "hx-get": claimUrl(id, "flag"), "hx-target": compose, "data-action": "flag" }, "Report this claim to the moderators");
     }
+    if (moderator) {
+      // Moderator actions open a form (for the reason) in the compose box.
+      const act = (label, action, title) => add(label, { "hx-get": claimUrl(id, `moderate/${action}`), "hx-target": compose, "data-action": `mod-${action}` }, title);
+      const status = item.dataset.status || "published";
+      if (status === "published" && !item.classList.contains("thesis")) act("Hide", "hide", "Hide this claim from readers");
+      if (status === "hidden") act("Unhide", "restore", "Show this hidden claim again");
+      if (item.classList.contains("is-locked")) act("Unlock", "unlock", "Allow new claims and edits again");
+      else act("Lock", "lock", "No new claims under it, no edits");
+    }
     return bar;
   }
 

@@ -277,3 +277,34 @@ def test_reporting_from_the_action_bar_and_the_threshold_hides_live(
     assert ModerationAction.objects.filter(
         claim=claim, action=ModerationAction.Action.AUTO_HIDE
     ).exists()
+
+
+def test_a_moderator_hides_a_claim_from_the_action_bar_and_readers_lose_it_live(
+    open_page, cast, expected_problems
+):
+    expected_problems.append(re.compile(r"status of 422 .*/moderate/hide/"))
+    argument_map = small_map(cast, pre=False)
+    claim = Claim.objects.get(map=argument_map, text="Streets get safer.")
+    mo, bob = open_page(cast["mo"], name="mo"), open_page(cast["bob"], name="bob")
+    open_map(mo, argument_map)
+    open_map(bob, argument_map)
+    expect(bob.locator(f"#claim-{claim.pk}")).to_be_visible()
+    # A reader's bar has no moderator actions.
+    expect(toolbar(bob, claim).get_by_role("button", name="Hide")).to_have_count(0)
+
+    toolbar(mo, claim).get_by_role("button", name="Hide").click()
+    form = mo.locator(f"#compose-{claim.pk} form[data-mod-form]")
+    form.get_by_label(re.compile("Reason to hide")).fill("   ")  # blank: refused in place
+    form.get_by_role("button", name="Hide").click()
+    expect(form).to_contain_text(moderation.REASON_REQUIRED)
+    form.get_by_label(re.compile("Reason to hide")).fill("Off-topic advertising")
+    form.get_by_role("button", name="Hide").click()
+    expect(mo.locator(f"#compose-{claim.pk} form")).to_have_count(0)
+    expect(mo.locator("#live-notice")).to_contain_text("Hidden.")
+
+    expect(bob.locator(f"#claim-{claim.pk}")).to_have_count(0, timeout=LIVE)
+    assert_not_reloaded(bob)
+    # The moderator still sees it, marked hidden.
+    expect(mo.locator(f"#claim-{claim.pk}")).to_have_class(re.compile("is-hidden"), timeout=LIVE)
+    entry = ModerationAction.objects.get(claim=claim)
+    assert (entry.action, entry.reason) == (ModerationAction.Action.HIDE, "Off-topic advertising")
