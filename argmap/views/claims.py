@@ -33,10 +33,11 @@ def _trigger(name: str, **detail: int) -> str:
 
 
 def _claim(request: HtmxHttpRequest, slug: str, pk: int) -> tuple[ArgumentMap, Claim]:
-    """The map and one of its claims (any status), or 404; a claim of another map is a 404."""
+    """The map and one of its claims this reader may see, or 404 (a claim of another map, or a
+    pending, hidden or archived one they may not see, does not exist for them)."""
     argument_map = _get_map(request, slug)
     claim = Claim.objects.filter(map=argument_map, pk=pk).select_related("map__source").first()
-    if claim is None:
+    if claim is None or not permissions.can_view_claim(request.user, claim):
         raise Http404("No such claim in this map.")
     return argument_map, claim
 
