@@ -77,6 +77,7 @@ class World:
     target: Claim  # where moves go
     archived: Claim  # someone else's, archived
     pending: Claim  # someone else's suggestion, waiting for a moderator
+    locked: Claim  # locked by a moderator: no children, no edits
     own: dict[str, Claim]  # actor -> a published claim they wrote
     users: dict[str, object]
 
@@ -204,6 +205,16 @@ ACTIONS: list[Action] = [
             "claim_add",
             _thesis,
             lambda w, a: {"stance": "support", "text": f"A brand new claim by {a}"},
+        ),
+        creates=Claim,
+    ),
+    Action(
+        "add under a locked claim",
+        "claim_add",
+        _post(
+            "claim_add",
+            lambda w, a: (w.map.slug, w.locked.pk),
+            lambda w, a: {"stance": "counter", "text": f"Under the lock, by {a}"},
         ),
         creates=Claim,
     ),
@@ -342,6 +353,9 @@ def _build_world(
         by=author,
         status=Claim.Status.PENDING,
     )
+    locked = claim("Noise drops at night.", author)
+    Claim.objects.filter(pk=locked.pk).update(locked=True)
+    locked.refresh_from_db()
     own = {
         actor: claim(f"A claim written by the {actor}.", users[actor])
         for actor, _ in ACTORS
@@ -349,7 +363,7 @@ def _build_world(
     }
     ArgumentMap.objects.filter(pk=argument_map.pk).update(status=status)
     argument_map.refresh_from_db()
-    return World(argument_map, thesis, others, target, archived, pending, own, users)
+    return World(argument_map, thesis, others, target, archived, pending, locked, own, users)
 
 
 def _cast() -> dict[str, object]:

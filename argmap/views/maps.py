@@ -147,7 +147,7 @@ def claim_detail(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         "offset": offset,
         "quote_context": _quote_context(argument_map, claim),
         "can_add": claim.status == Claim.Status.PUBLISHED
-        and permissions.can_add_claim(request.user, argument_map),
+        and permissions.can_add_claim(request.user, argument_map, claim),
         "can_change": can_change,
     }
     return render(request, "argmap/claim.html", context)
