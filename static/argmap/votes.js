@@ -5,15 +5,14 @@
  *
  * Without JavaScript the control is a link to the claim's vote page. Listeners are delegated
  * from `document`, so rows replaced by live updates (live.js) or by a vote need no re-binding.
- * Keyboard: the focused claim's vote control (and its comment link) join the Tab order right
- * after the claim; Enter or Space opens the popover with focus on your vote (or the first
+ * Keyboard: the focused claim's vote control joins the Tab order right after the claim; Enter or Space opens the popover with focus on your vote (or the first
  * value), Tab moves through the values, Escape closes it and returns to the control.
  */
 (() => {
   "use strict";
 
   const ITEM = '[role="treeitem"]';
-  const ROW_LINKS = ":scope > .claim-row .vote-toggle, :scope > .claim-row .comment-count";
+  const ROW_VOTE = ":scope > .claim-row .vote-toggle";
   const asElement = (target) => (target instanceof Element ? target : null);
   const popFor = (id) => document.getElementById(`vote-pop-${id}`);
   const toggleFor = (id) => document.querySelector(`#row-${id} .vote-toggle`);
@@ -129,17 +128,16 @@
     }
   });
 
-  // The focused claim's row controls join the Tab order (one claim at a time; see app.js's
-  // roving tabindex for the tree itself).
+  // The focused claim's vote control joins the Tab order, right after the claim and before its
+  // action bar (one claim at a time; see app.js's roving tabindex for the tree itself). Only
+  // readers who may vote have one; the comment count is reached through the bar's "Discuss".
   document.addEventListener("focusin", (event) => {
     const el = asElement(event.target);
     if (!el || !el.matches(ITEM) || !el.closest('[role="tree"]')) return;
-    for (const link of document.querySelectorAll(
-      '[role="tree"] .vote-toggle[tabindex="0"], [role="tree"] .comment-count[tabindex="0"]',
-    )) {
+    for (const link of document.querySelectorAll('[role="tree"] .vote-toggle[tabindex="0"]')) {
       if (link.closest(ITEM) !== el) link.tabIndex = -1;
     }
-    for (const link of el.querySelectorAll(ROW_LINKS)) link.tabIndex = 0;
+    for (const link of el.querySelectorAll(ROW_VOTE)) link.tabIndex = 0;
   });
 
   // A live update refills rows: keep an open popover's control marked as open.
