@@ -148,8 +148,15 @@ def _apply_quote(claim: Claim, quote: Quote | None) -> None:
         claim.quote_start, claim.quote_end = quote.start, quote.end
 
 
+# simple_history's history_change_reason is a varchar(100): PostgreSQL refuses longer ones.
+HISTORY_REASON_MAX = 100
+
+
 def _save_with_history(obj, *, by, reason: str) -> None:
     obj._history_user = by
+    # A moderator's reason may run to 1000 characters (kept whole in ModerationAction.reason).
+    if reason and len(reason) > HISTORY_REASON_MAX:
+        reason = reason[: HISTORY_REASON_MAX - 1] + "…"
     obj._change_reason = reason or None
     obj.save()
 
