@@ -150,6 +150,18 @@ def _site_search(client: Client, world: World, actor: str) -> str:
     return "found" if f'href="{permalink}' in response.content.decode() else "none"
 
 
+def _shows_pending(name: str, query: str = "", **headers) -> Request:
+    """Whether a page or fragment of the map carries someone else's pending claim's text."""
+
+    def run(client: Client, world: World, actor: str) -> str:
+        response = client.get(_url(name, world.map.slug) + query, headers=headers)
+        if response.status_code != 200:
+            return str(response.status_code)
+        return "shown" if world.pending.text in response.content.decode() else "none"
+
+    return run
+
+
 def _edit(claim_of: Callable[[World, str], Claim]) -> Callable[[World, str], dict]:
     def data(world: World, actor: str) -> dict:
         claim = claim_of(world, actor)
@@ -186,6 +198,12 @@ ACTIONS: list[Action] = [
         "vote on others' pending",
         "claim_vote",
         _post("claim_vote", _pending, lambda w, a: {"value": 3}),
+    ),
+    Action("map page shows pending", "map_detail", _shows_pending("map_detail")),
+    Action(
+        "changes feed shows pending",
+        "map_changes",
+        _shows_pending("map_changes", "?since=0", **HTMX),
     ),
     Action("read thread", "claim_thread", _get("claim_thread", _others)),
     Action("read thread (htmx)", "claim_thread", _get("claim_thread", _others, **HTMX)),
@@ -421,7 +439,8 @@ HEADER = """\
 # Actors: owner is the map's owner; staff is site staff (no membership); muted is a writer muted
 # in this map; other-map is a writer in another map only; non-member is signed in, no membership.
 # "own claim" is a published claim the actor wrote; "others' claim" one by another writer.
-# found/none: whether site-wide search lists the map's claim for this actor.
+# found/none: whether site-wide search lists the map's claim for this actor; shown/none: whether
+# the page or fragment carries the text of someone else's pending claim.
 """
 
 
@@ -472,3 +491,9 @@ def test_permission_matrix_matches_the_golden_file(_stream_keeps_the_connection)
         "The permission matrix changed; rerun with ARGMAP_UPDATE_GOLDEN=1 and review the diff.\n"
         + actual
     )
+
+
+def test_an_endpoint_not_built_yet_is_reported_as_n_a():
+    action = Action("future", "no_such_view", _get("no_such_view", _slug))
+    world = World(ArgumentMap(slug="x"), *([None] * 6), own={}, users={})
+    assert _cell(action, Client(), world, "anonymous") == "n/a"
