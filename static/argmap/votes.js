@@ -5,14 +5,14 @@
  *
  * Without JavaScript the control is a link to the claim's vote page. Listeners are delegated
  * from `document`, so rows replaced by live updates (live.js) or by a vote need no re-binding.
- * Keyboard: the focused claim's vote control joins the Tab order right after the claim; Enter or Space opens the popover with focus on your vote (or the first
- * value), Tab moves through the values, Escape closes it and returns to the control.
+ * Keyboard: "Vote" in the focused claim's toolbar (Tab from the claim, then the arrow keys)
+ * opens the popover with focus on your vote (or the first value); Tab moves through the values,
+ * Enter votes, Escape closes it and returns to the row's vote control.
  */
 (() => {
   "use strict";
 
   const ITEM = '[role="treeitem"]';
-  const ROW_VOTE = ":scope > .claim-row .vote-toggle";
   const asElement = (target) => (target instanceof Element ? target : null);
   const popFor = (id) => document.getElementById(`vote-pop-${id}`);
   const toggleFor = (id) => document.querySelector(`#row-${id} .vote-toggle`);
@@ -128,16 +128,40 @@
     }
   });
 
-  // The focused claim's vote control joins the Tab order, right after the claim and before its
-  // action bar (one claim at a time; see app.js's roving tabindex for the tree itself). Only
-  // readers who may vote have one; the comment count is reached through the bar's "Discuss".
-  document.addEventListener("focusin", (event) => {
+  // From the keyboard the vote is an action of the claim's toolbar (live.js builds the bar on
+  // focus and hover; this listener runs after its own): "Vote" opens the same popover.
+  function addToBar(item) {
+    const bar = item && item.querySelector(":scope > .claim-row .claim-actions");
+    const toggle = item && item.querySelector(":scope > .claim-row .vote-toggle");
+    if (!bar || !toggle || bar.querySelector('[data-action="vote"]')) return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "action";
+    button.tabIndex = -1;
+    button.dataset.action = "vote";
+    button.dataset.voteFor = toggle.dataset.vote;
+    button.textContent = "Vote";
+    button.title = toggle.title;
+    // Just before "History" (kept last), out of the way of the editing actions.
+    const history = [...bar.querySelectorAll(".action")].find((el) => el.textContent === "History");
+    if (history) history.before(button);
+    else bar.append(button);
+  }
+  for (const name of ["focusin", "mouseover"]) {
+    document.addEventListener(name, (event) => {
+      const el = asElement(event.target);
+      const item = el && el.closest(ITEM);
+      if (item && item.closest('[role="tree"]')) addToBar(item);
+    });
+  }
+  document.addEventListener("click", (event) => {
     const el = asElement(event.target);
-    if (!el || !el.matches(ITEM) || !el.closest('[role="tree"]')) return;
-    for (const link of document.querySelectorAll('[role="tree"] .vote-toggle[tabindex="0"]')) {
-      if (link.closest(ITEM) !== el) link.tabIndex = -1;
+    const button = el && el.closest('.claim-actions [data-action="vote"]');
+    const toggle = button && toggleFor(button.dataset.voteFor);
+    if (toggle) {
+      event.preventDefault();
+      open(toggle);
     }
-    for (const link of el.querySelectorAll(ROW_VOTE)) link.tabIndex = 0;
   });
 
   // A live update refills rows: keep an open popover's control marked as open.
