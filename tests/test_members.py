@@ -571,3 +571,19 @@ def test_transfer_is_forbidden_to_moderators_and_co_owners(the_map, moderator, w
     assert the_map.owner.username == "olivia-owner"
     # A co-owner member still manages settings and members (but not the transfer).
     assert signed_in_client(editor).get("/maps/roles/settings/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path,marker",
+    [
+        ("", 'id="settings-form"'),
+        ("members/", '<section class="members" id="members"'),
+        ("transfer/", '<div id="transfer">'),
+    ],
+)
+def test_htmx_get_answers_the_fragment_and_plain_get_the_page(the_map, owner, path, marker):
+    client = signed_in_client(owner)
+    fragment = response_text(client.get(f"/maps/roles/settings/{path}", headers=HTMX))
+    page = response_text(client.get(f"/maps/roles/settings/{path}"))
+    assert marker in fragment and "<html" not in fragment
+    assert marker in page and "<html" in page
