@@ -325,6 +325,22 @@ def flag_and_moderate(argument_map, claims, comment_ids, payloads, users, owner,
         moderation.claim_lock(claim=claim, by=owner, reason=payload)
     for comment, payload in zip(comments[::4], payloads[::4], strict=False):
         moderation.comment_hide(comment=comment, by=owner, reason=payload)
+    for claim, payload in zip(claims[3::10], payloads[3::10], strict=False):
+        moderation.claim_hide(claim=claim, by=owner, reason=payload)
+    # Suggestions waiting in the queue (and one approved, one turned down, with payload reasons).
+    pending = [
+        services.claim_add(
+            parent=claims[0].parent,
+            stance=Claim.Stance.SUPPORT,
+            text=f"{payload} (suggested)",
+            by=user,
+            status=Claim.Status.PENDING,
+        )
+        for payload, user in zip(payloads[::5], users[::5], strict=False)
+    ]
+    if len(pending) > 2:
+        moderation.suggestion_approve(by=owner, claim=pending[0], reason=payloads[0])
+        moderation.suggestion_reject(by=owner, claim=pending[1], reason=payloads[1])
     if claims[2:]:
         moderation.flag_resolve(by=owner, uphold=False, reason=payloads[2], claim=claims[2])
     for user, payload in zip(users[:3], payloads[:3], strict=False):
