@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from argmap import permissions
+from argmap import discussion, permissions
 from argmap.audit import log_action, notify
 from argmap.models import (
     ArgumentMap,
@@ -148,6 +148,17 @@ def suggestion_approve(
         comment=comment,
         reason=reason,
     )
+    # What readers can now see tells those it concerns, as if it had been published at once.
+    if comment is not None:
+        discussion.notify_published(comment)
+    elif claim.stance == Claim.Stance.COUNTER and claim.parent is not None:
+        notify(
+            recipient=claim.parent.author,
+            kind=Kind.COUNTERED,
+            argument_map=argument_map,
+            actor=claim.author,
+            claim=claim,
+        )
     notify(
         recipient=target.author,
         kind=Kind.APPROVED,

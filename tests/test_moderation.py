@@ -516,3 +516,50 @@ def test_open_item_count(mod_map, writer, suggester, viewer, stranger):
     moderation.flag_create(claim=claim, by=stranger, reason=Flag.Reason.SPAM)
     a_comment(mod_map, suggester, status=Comment.Status.PENDING)
     assert moderation.open_item_count(mod_map) == 3
+
+
+def test_approving_a_suggested_reply_tells_the_parent_author_and_the_mentioned(
+    make_map, owner, moderator, suggester, writer
+):
+    from argmap import discussion
+
+    argument_map = make_map()
+    add_member(argument_map, moderator, Role.MODERATOR)
+    add_member(argument_map, suggester, Role.SUGGESTER)
+    thesis = argument_map.claims.get(parent__isnull=True)
+    parent = discussion.comment_post(claim=thesis, author=writer, body="A first thought.")
+    reply = discussion.comment_post(
+        claim=thesis, author=suggester, body=f"Agreed, @{owner.username}.", parent=parent
+    )
+    assert reply.status == Comment.Status.PENDING
+    assert not Notification.objects.filter(comment=reply).exists()
+
+    moderation.suggestion_approve(by=moderator, comment=reply)
+
+    kinds = set(Notification.objects.filter(comment=reply).values_list("recipient", "kind"))
+    assert (writer.pk, Notification.Kind.REPLY) in kinds
+    assert (owner.pk, Notification.Kind.MENTION) in kinds
+    assert (suggester.pk, Notification.Kind.APPROVED) in kinds
+
+
+def test_approving_a_suggested_counterpoint_tells_the_parent_author(
+    make_map, owner, moderator, suggester
+):
+
+    argument_map = make_map()
+    add_member(argument_map, moderator, Role.MODERATOR)
+    thesis = argument_map.claims.get(parent__isnull=True)
+    counter = services.claim_add(
+        parent=thesis,
+        stance=Claim.Stance.COUNTER,
+        text="Deliveries get harder.",
+        by=suggester,
+        status=Claim.Status.PENDING,
+    )
+    assert not Notification.objects.filter(kind=Notification.Kind.COUNTERED).exists()
+
+    moderation.suggestion_approve(by=moderator, claim=counter)
+
+    assert Notification.objects.filter(
+        recipient=owner, kind=Notification.Kind.COUNTERED, claim=counter
+    ).exists()

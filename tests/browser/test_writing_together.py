@@ -307,7 +307,7 @@ def test_keyboard_only_add_a_support_then_edit_it_then_cancel_an_edit_with_escap
     keys.press("Tab")
     bar = actions(a, new)
     keys.press("ArrowLeft")  # wraps round to the last one
-    expect(bar.get_by_role("link", name="History")).to_be_focused()
+    expect(bar.get_by_role("button", name="Report")).to_be_focused()
     keys.press("Home")
     expect(bar.get_by_role("button", name="+ Pro")).to_be_focused()
     keys.press("ArrowRight")
