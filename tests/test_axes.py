@@ -107,3 +107,20 @@ def test_admin_login_still_works_with_the_right_password(admin_user):
     response = attempt(ADMIN_LOGIN, admin_user.username, PASSWORD)
     assert response.status_code == 302
     assert signed_in(response)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lockout_page_under_asgi(writer):
+    """Under ASGI (uvicorn) axes' middleware runs its async path; the page must be the same."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    client = AsyncClient()
+    post = async_to_sync(client.post)
+    data = {"username": writer.username, "password": "wrong-password"}
+    statuses = [post(LOGIN, data).status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]
+    response = post(LOGIN, {"username": writer.username, "password": PASSWORD})
+    assert response.status_code == 429
+    assert LOCKOUT_TITLE in response_text(response)
+    assert writer.username in response_text(response)
