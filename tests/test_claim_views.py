@@ -13,8 +13,8 @@ from django.test import Client
 from django.utils.html import escape
 
 from argmap import anchors, services
-from argmap.models import ArgumentMap, Claim
-from tests.conftest import ARTICLE, claim_by_text
+from argmap.models import ArgumentMap, Claim, Role
+from tests.conftest import ARTICLE, add_member, claim_by_text
 from tests.conftest import response_text as _text
 from tests.conftest import signed_in_client as _as
 
@@ -334,6 +334,23 @@ def test_htmx_add_appends_the_new_item_and_refreshes_the_parents_counts(street_m
     assert oob, html
     assert "2 pro" in oob.group(0) and "1 con" in oob.group(0)
     assert "<html" not in html
+
+
+def test_htmx_add_by_a_suggester_shows_them_their_pending_claim_in_place(street_map, suggester):
+    add_member(street_map, suggester, Role.SUGGESTER)
+    parent = claim_by_text(street_map, SAFER)
+
+    response = _as(suggester).post(
+        _url(parent, "add"), {"stance": "counter", "text": "Crossings are not the problem"}, **HTMX
+    )
+
+    assert response.status_code == 200
+    added = claim_by_text(street_map, "Crossings are not the problem")
+    assert added.status == Claim.Status.PENDING
+    item = _treeitems(_text(response))[0]
+    assert item["data-claim"] == str(added.pk)
+    assert "is-pending" in item["class"]
+    assert "Pending approval" in _text(response)
 
 
 def test_add_without_htmx_redirects_to_the_parent_at_the_new_claim(street_map, writer):

@@ -55,17 +55,21 @@ def _add_errors(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
-def _node_html(argument_map: ArgumentMap, claim_id: int, *, level: int = 0) -> str:
-    node = tree.fetch_claim(argument_map, claim_id)
-    return tree.TreeRenderer(argument_map.slug).node(node, level) if node else ""
-
-
-def _row_oob(argument_map: ArgumentMap, claim_id: int | None) -> str:
-    """The claim's row (text, counts, toggle) as an out-of-band swap, to refresh its counts."""
+def _render(
+    request: HtmxHttpRequest, argument_map: ArgumentMap, claim_id: int | None, how: str
+) -> str:
+    """One claim as its reader sees it (their vote, pending claims they may see): the whole tree
+    item (``node``), its row (``row``), or its row as an out-of-band swap (``oob``)."""
     if claim_id is None:
         return ""
-    node = tree.fetch_claim(argument_map, claim_id)
-    return tree.TreeRenderer(argument_map.slug).row(node, oob=True) if node else ""
+    viewer = tree.viewer_for(request.user, argument_map)
+    node = tree.fetch_claim(argument_map, claim_id, viewer=viewer)
+    if node is None:
+        return ""
+    renderer = tree.TreeRenderer(argument_map.slug, viewer=viewer)
+    if how == "node":
+        return renderer.node(node, 0)
+    return renderer.row(node, oob=how == "oob")
 
 
 @login_required
@@ -98,16 +102,25 @@ def claim_add(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            if not direct:
-                return _pending_added(request, parent, claim)
             if not request.htmx:
+                if not direct:
+                    messages.info(request, CLAIM_PENDING)
+                    return redirect(claim.get_absolute_url())
                 return redirect(f"{parent.get_absolute_url()}#claim-{claim.pk}")
-            # The new claim goes at the end of its parent's group; the parent's row is refreshed
-            # (counts, toggle) out of band, and the compose box is emptied.
+            # The new claim goes at the end of its parent's group (a suggestion too: its author
+            # sees it marked pending); the parent's row is refreshed (counts, toggle) out of band,
+            # and the compose box is emptied, or says the suggestion waits for approval.
+            compose = (
+                ""
+                if direct
+                else f'<p class="notice pending-notice" role="status">{escape(CLAIM_PENDING)} '
+                f'<a href="{escape(claim.get_absolute_url())}">See it</a></p>'
+            )
             response = HttpResponse(
-                _node_html(argument_map, claim.pk)
-                + _row_oob(argument_map, parent.pk)
-                + f'<div id="compose-{parent.pk}" class="compose" hx-swap-oob="true"></div>'
+                _render(request, argument_map, claim.pk, "node")
+                + _render(request, argument_map, parent.pk, "oob")
+                + f'<div id="compose-{parent.pk}" class="compose" hx-swap-oob="true">'
+                + f"{compose}</div>"
             )
             response["HX-Retarget"] = f"#group-{parent.pk}"
             response["HX-Reswap"] = "beforeend"
@@ -122,20 +135,6 @@ def claim_add(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
 CLAIM_PENDING = "Your claim was saved. It awaits a moderator's approval before others see it."
 
 
-def _pending_added(request: HtmxHttpRequest, parent: Claim, claim: Claim) -> HttpResponse:
-    """A suggestion was saved as pending: tell its author it waits for approval."""
-    if not request.htmx:
-        messages.info(request, CLAIM_PENDING)
-        return redirect(claim.get_absolute_url())
-    response = HttpResponse(
-        f'<div id="compose-{parent.pk}" class="compose" hx-swap-oob="true">'
-        f'<p class="notice pending-notice" role="status">{escape(CLAIM_PENDING)} '
-        f'<a href="{escape(claim.get_absolute_url())}">See it</a></p></div>'
-    )
-    response["HX-Reswap"] = "none"
-    return response
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def claim_edit(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
@@ -143,7 +142,7 @@ def claim_edit(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     argument_map, claim = _claim(request, slug, pk)
     _require_change(request, claim)
     if request.method == "GET" and request.htmx and request.GET.get("cancel"):
-        return HttpResponse(_row_html(argument_map, claim))
+        return HttpResponse(_render(request, argument_map, claim.pk, "row"))
     form = ClaimEditForm(
         request.POST or None,
         initial={
@@ -181,7 +180,7 @@ def claim_edit(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         else:
             if not request.htmx:
                 return redirect(claim.get_absolute_url())
-            return HttpResponse(_row_html(argument_map, claim))
+            return HttpResponse(_render(request, argument_map, claim.pk, "row"))
     context = {
         "map": argument_map,
         "claim": claim,
@@ -191,11 +190,6 @@ def claim_edit(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
     }
     template = "argmap/claim_edit.html#form" if request.htmx else "argmap/claim_edit.html"
     return render(request, template, context, status=status)
-
-
-def _row_html(argument_map: ArgumentMap, claim: Claim) -> str:
-    node = tree.fetch_claim(argument_map, claim.pk)
-    return tree.TreeRenderer(argument_map.slug).row(node) if node else ""
 
 
 @login_required
@@ -214,7 +208,7 @@ def claim_archive(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
         request, "argmap/_archived_notice.html", {"map": argument_map, "claim": claim}
     ).content.decode()
     # The claim's <li> is replaced by nothing; the notice with its Undo button goes out of band.
-    return HttpResponse(notice + _row_oob(argument_map, claim.parent_id))
+    return HttpResponse(notice + _render(request, argument_map, claim.parent_id, "oob"))
 
 
 @login_required
