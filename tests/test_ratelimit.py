@@ -157,12 +157,18 @@ def test_rate_limits_switched_off_count_nothing(settings, writer):
     assert statuses(make_view("claim"), writer, 5) == [200] * 5
 
 
-def test_an_unreachable_cache_lets_the_write_through(small_limits, writer, monkeypatch):
+def test_an_unreachable_cache_lets_the_write_through_and_says_so(
+    small_limits, writer, monkeypatch, caplog
+):
     def broken(*args, **kwargs):
         raise ConnectionError("cache down")
 
     monkeypatch.setattr(ratelimit.cache, "add", broken)
-    assert statuses(make_view("claim"), writer, 3) == [200, 200, 200]
+    with caplog.at_level("ERROR", logger="argmap.ratelimit"):
+        assert statuses(make_view("claim"), writer, 3) == [200, 200, 200]
+    assert [r.getMessage() for r in caplog.records] == [
+        "Rate limit for 'claim' not counted: the cache failed"
+    ] * 3
 
 
 def test_two_element_entries_give_the_address_three_times_the_account_budget(settings):
