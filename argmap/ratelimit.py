@@ -102,15 +102,18 @@ def _count(key: str, budget: Budget, now: float) -> int:
 
 def hit(action: str, request: HttpRequest) -> int:
     """Count one attempt at ``action``; return 0 when allowed, else the seconds to wait."""
-    if not settings.ARGMAP_RATE_LIMITS_ENABLED:
+    user = getattr(request, "user", None)
+    # Every limited write needs an account; an anonymous POST is refused by the view anyway, and
+    # counting it would let anyone spend a shared address's budget without signing in.
+    if not settings.ARGMAP_RATE_LIMITS_ENABLED or user is None or not user.is_authenticated:
         return 0
     limits = budgets(action)
     now = time.time()
-    counts = [(f"{action}:ip:{client_ip(request)}", limits.address)]
-    user = request.user
-    if user.is_authenticated:
-        budget = limits.new_account if is_new_account(user) else limits.established
-        counts.append((f"{action}:user:{user.pk}", budget))
+    budget = limits.new_account if is_new_account(user) else limits.established
+    counts = [
+        (f"{action}:ip:{client_ip(request)}", limits.address),
+        (f"{action}:user:{user.pk}", budget),
+    ]
     try:
         return max(_count(key, budget, now) for key, budget in counts)
     except Exception:
@@ -172,9 +175,9 @@ def _same_site_referer(request: HttpRequest) -> str:
 
 
 def limited(action: str) -> Callable:
-    """Decorate a view: each write (not GET/HEAD/OPTIONS) counts against ``action``'s budgets;
-    over budget answers 429. Put it under ``@login_required`` and the method decorators, so
-    refused and anonymous requests are not counted."""
+    """Decorate a view: each signed-in write (not GET/HEAD/OPTIONS) counts against ``action``'s
+    budgets; over budget answers 429. Anonymous requests are never counted (the view sends them
+    to log in); put it under the method decorators so a 405 is not counted either."""
     budgets(action)  # a misspelt action fails at import, not on the first POST
 
     def decorate(view: Callable) -> Callable:

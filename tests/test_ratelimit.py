@@ -3,6 +3,7 @@ a readable message, htmx gets the message beside its form, and counting shared t
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -123,17 +124,25 @@ def test_reads_are_never_counted(small_limits, writer):
     assert statuses(view, writer, 1) == [200]
 
 
-def test_anonymous_writes_count_against_the_address(small_limits):
+def test_anonymous_writes_are_not_counted(small_limits, writer):
+    """They are refused by the view anyway; counting them would let anyone spend a shared
+    address's budget without an account."""
     view = make_view("comment")
-    assert statuses(view, None, 6) == [200] * 5 + [429]
+    established(writer)
+    assert statuses(view, None, 10) == [200] * 10
+    assert statuses(view, writer, 1) == [200]
 
 
-def test_ipv6_addresses_count_per_64(small_limits):
+def test_ipv6_addresses_count_per_64(small_limits, writer, viewer, editor):
     view = make_view("flag")
+    people = [established(user) for user in (writer, viewer, editor)]
     addresses = [f"2001:db8:1:2::{n:x}" for n in range(1, 7)]
-    codes = [view(request_as(None, ip=address)).status_code for address in addresses]
+    codes = [
+        view(request_as(person, ip=address)).status_code
+        for person, address in zip(itertools.cycle(people), addresses, strict=False)
+    ]
     assert codes == [200] * 5 + [429]
-    assert view(request_as(None, ip="2001:db8:1:3::1")).status_code == 200
+    assert view(request_as(editor, ip="2001:db8:1:3::1")).status_code == 200
 
 
 def test_ipv4_mapped_ipv6_counts_as_the_ipv4_address():
@@ -388,3 +397,33 @@ def test_local_memory_cache_grants_each_process_the_whole_budget(redis_url):
     """The negative control, and why argmap.E001 exists: per-process counts let 8 of 8 through."""
     waits = run_workers(None, processes=2, hits=4)
     assert waits.count(0) == 8
+
+
+WRITE_URLS = {
+    "claim": ("claim_add", {"stance": "support", "text": "A fresh point."}),
+    "comment": ("claim_thread", {"body": "A fresh comment."}),
+    "flag": ("flag_claim", {"reason": "spam", "note": "Looks like spam."}),
+    "vote": ("claim_vote", {"value": "2"}),
+}
+
+
+@pytest.mark.parametrize("action", sorted(WRITE_URLS))
+def test_each_write_view_answers_429_over_budget_and_never_counts_anonymous_posts(
+    small_limits, street_map, writer, action
+):
+    from django.urls import reverse
+
+    name, data = WRITE_URLS[action]
+    claim = claim_by_text(street_map, "Streets get safer.")
+    path = reverse(name, args=[street_map.slug, claim.pk])
+    anonymous = Client(REMOTE_ADDR="192.0.2.10")
+    for _ in range(6):  # more than the address's 5: none of them may count
+        assert anonymous.post(path, data).status_code == 302
+    client = Client(REMOTE_ADDR="192.0.2.10")
+    client.force_login(writer)  # a new account: one a minute
+    assert client.post(path, data).status_code != 429
+    refused = client.post(path, data, **HTMX)
+    assert refused.status_code == 429
+    assert REFUSED_START in response_text(refused)
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused["HX-Reswap"] == "beforebegin"
