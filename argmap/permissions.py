@@ -289,12 +289,17 @@ def can_comment(user, claim: Claim) -> bool:
 
 
 def can_change_comment(user, comment: Comment) -> bool:
-    """Authors edit and delete their own comments while they are visible or pending."""
+    """Authors edit and delete their own comments while they are visible or pending; those whose
+    writing waits for approval (suggesters) only while pending, as with claims, so an approved
+    comment cannot be rewritten past the moderators."""
     return (
         comment.author_id is not None
         and comment.author_id == user.pk
         and comment.status in (Comment.Status.VISIBLE, Comment.Status.PENDING)
         and _may_write(user, comment.map)
+        and (
+            comment.status == Comment.Status.PENDING or publishes_directly(user, comment.map)
+        )
     )
 
 

@@ -105,7 +105,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "view others' pending claim": MODERATORS,
         "view own pending claim": SIGNED_IN,
         "comment": SUGGESTERS | NON_MEMBERS,
-        "change own comment": SIGNED_IN - {"muted"},
+        "change own comment": WRITERS | NON_MEMBERS,
+        "change own pending comment": SIGNED_IN - {"muted"},
         "moderate": MODERATORS,
         "manage map": STAFFISH,
         "transfer map": STAFFISH,
@@ -122,7 +123,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "view others' pending claim": MODERATORS,
         "view own pending claim": SIGNED_IN,
         "comment": SUGGESTERS | NON_MEMBERS,
-        "change own comment": SIGNED_IN - {"muted"},
+        "change own comment": WRITERS,
+        "change own pending comment": SIGNED_IN - {"muted"},
         "moderate": MODERATORS,
         "manage map": STAFFISH,
         "transfer map": STAFFISH,
@@ -139,7 +141,8 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "view others' pending claim": MODERATORS,
         "view own pending claim": READERS | {"muted"},
         "comment": SUGGESTERS,
-        "change own comment": READERS,
+        "change own comment": WRITERS,
+        "change own pending comment": READERS,
         "moderate": MODERATORS,
         "manage map": STAFFISH,
         # Transfer is not gated on seeing the map: owner and staff always see it anyway.
@@ -158,6 +161,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "view own pending claim": SIGNED_IN,
         "comment": MODERATORS,
         "change own comment": MODERATORS,
+        "change own pending comment": MODERATORS,
         "moderate": MODERATORS,
         "manage map": STAFFISH,
         "transfer map": STAFFISH,
@@ -165,9 +169,9 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
 }
 
 
-def _own_comment(m, user) -> Comment:
+def _own_comment(m, user, status=Comment.Status.VISIBLE) -> Comment:
     claim = _claim(m)
-    return Comment(pk=7, map=m, claim=claim, author_id=user.pk, status=Comment.Status.VISIBLE)
+    return Comment(pk=7, map=m, claim=claim, author_id=user.pk, status=status)
 
 
 QUESTIONS = {
@@ -189,6 +193,9 @@ QUESTIONS = {
     ),
     "comment": lambda u, m: permissions.can_comment(u, _claim(m)),
     "change own comment": lambda u, m: permissions.can_change_comment(u, _own_comment(m, u)),
+    "change own pending comment": lambda u, m: permissions.can_change_comment(
+        u, _own_comment(m, u, status=Comment.Status.PENDING)
+    ),
     "moderate": lambda u, m: permissions.can_moderate(u, m),
     "manage map": lambda u, m: permissions.can_manage_map(u, m),
     "transfer map": lambda u, m: permissions.can_transfer_map(u, m),

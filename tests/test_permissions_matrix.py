@@ -28,7 +28,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from argmap import services
+from argmap import discussion, services
 from argmap.models import ArgumentMap, Claim, Comment, Role
 from tests.conftest import PASSWORD, add_member
 
@@ -78,11 +78,16 @@ class World:
     archived: Claim  # someone else's, archived
     pending: Claim  # someone else's suggestion, waiting for a moderator
     locked: Claim  # locked by a moderator: no children, no edits
+    comment: Comment  # a visible comment by another writer, on ``others``
     own: dict[str, Claim]  # actor -> a published claim they wrote
+    own_comments: dict[str, Comment]  # actor -> a visible comment they wrote on ``others``
     users: dict[str, object]
 
     def own_claim(self, actor: str) -> Claim:
         return self.own.get(actor, self.others)
+
+    def own_comment(self, actor: str) -> Comment:
+        return self.own_comments.get(actor, self.comment)
 
 
 class Missing(Exception):
@@ -160,6 +165,22 @@ def _shows_pending(name: str, query: str = "", **headers) -> Request:
         return "shown" if world.pending.text in response.content.decode() else "none"
 
     return run
+
+
+def _comment_edit(comment_of: Callable[[World, str], Comment]) -> Callable[[World, str], dict]:
+    def data(world: World, actor: str) -> dict:
+        comment = comment_of(world, actor)
+        return {"body": f"{comment.body} (edited by {actor})", "version": comment.version}
+
+    return data
+
+
+def _own_comment(world: World, actor: str) -> tuple:
+    return (world.map.slug, world.own_comment(actor).pk)
+
+
+def _others_comment(world: World, actor: str) -> tuple:
+    return (world.map.slug, world.comment.pk)
 
 
 def _edit(claim_of: Callable[[World, str], Claim]) -> Callable[[World, str], dict]:
@@ -272,6 +293,31 @@ ACTIONS: list[Action] = [
         creates=Comment,
     ),
     Action(
+        "edit own comment",
+        "comment_edit",
+        _post("comment_edit", _own_comment, _comment_edit(World.own_comment)),
+    ),
+    Action(
+        "edit others' comment",
+        "comment_edit",
+        _post("comment_edit", _others_comment, _comment_edit(lambda w, a: w.comment)),
+    ),
+    Action(
+        "delete own comment",
+        "comment_delete",
+        _post("comment_delete", _own_comment, lambda w, a: {}),
+    ),
+    Action(
+        "delete others' comment",
+        "comment_delete",
+        _post("comment_delete", _others_comment, lambda w, a: {}),
+    ),
+    Action(
+        "flag comment",
+        "flag_comment",
+        _post("flag_comment", _others_comment, lambda w, a: {"reason": "spam", "note": "x"}),
+    ),
+    Action(
         "flag claim",
         "flag_claim",
         _post(
@@ -296,6 +342,13 @@ ACTIONS: list[Action] = [
         ),
     ),
     Action(
+        "hide others' comment",
+        "comment_moderate",
+        lambda c, w, a: c.post(
+            _url("comment_moderate", w.map.slug, w.comment.pk, "hide"), {"reason": "Rude."}
+        ),
+    ),
+    Action(
         "mute a member",
         "member_mute",
         lambda c, w, a: c.get(_url("member_mute", w.map.slug) + "?username=matrix-author"),
@@ -312,8 +365,34 @@ ACTIONS: list[Action] = [
     Action("moderation log CSV", "moderation_log_csv", _get("moderation_log_csv", _slug)),
     Action("annotate article", "map_annotate", _get("map_annotate", _slug)),
     Action("settings", "map_settings", _get("map_settings", _slug)),
+    Action(
+        "change settings",
+        "map_settings",
+        lambda c, w, a: c.post(
+            _url("map_settings", w.map.slug),
+            {
+                "title": f"Renamed by {a}",
+                "description": "",
+                "visibility": w.map.visibility,
+                "moderation_policy": w.map.moderation_policy,
+                "default_role": w.map.default_role,
+                "flag_threshold": 3,
+            },
+        ),
+    ),
     Action("members", "map_members", _get("map_members", _slug)),
     Action("transfer", "map_transfer", _get("map_transfer", _slug)),
+    Action(
+        "add a member",
+        "map_members",
+        lambda c, w, a: c.post(
+            _url("map_members", w.map.slug),
+            {"action": "add", "username": "matrix-nobody", "role": "viewer"},
+        ),
+    ),
+    # Site-wide, the same on every map: creating and importing maps.
+    Action("create a map (site)", "map_new", lambda c, w, a: c.get(_url("map_new"))),
+    Action("import a map (site)", "map_import", lambda c, w, a: c.get(_url("map_import"))),
 ]
 
 
@@ -381,7 +460,27 @@ def _build_world(
     }
     ArgumentMap.objects.filter(pk=argument_map.pk).update(status=status)
     argument_map.refresh_from_db()
-    return World(argument_map, thesis, others, target, archived, pending, locked, own, users)
+    comment = discussion.comment_post(claim=others, author=author, body="A comment by the author.")
+    own_comments = {
+        actor: Comment.objects.create(
+            map=argument_map, claim=others, author=users[actor], body=f"Said by the {actor}."
+        )
+        for actor, _ in ACTORS
+        if actor != "anonymous"
+    }
+    return World(
+        argument_map,
+        thesis,
+        others,
+        target,
+        archived,
+        pending,
+        locked,
+        comment,
+        own,
+        own_comments,
+        users,
+    )
 
 
 def _cast() -> dict[str, object]:
@@ -389,6 +488,7 @@ def _cast() -> dict[str, object]:
     users["staff"].is_staff = True
     users["staff"].save(update_fields=["is_staff"])
     users["author"] = _make_user("matrix-author")
+    _make_user("matrix-nobody")
     elsewhere = services.map_create(
         slug="matrix-elsewhere", title="Elsewhere", thesis="Something else.", owner=users["author"]
     )
@@ -495,5 +595,5 @@ def test_permission_matrix_matches_the_golden_file(_stream_keeps_the_connection)
 
 def test_an_endpoint_not_built_yet_is_reported_as_n_a():
     action = Action("future", "no_such_view", _get("no_such_view", _slug))
-    world = World(ArgumentMap(slug="x"), *([None] * 6), own={}, users={})
+    world = World(ArgumentMap(slug="x"), *([None] * 7), own={}, own_comments={}, users={})
     assert _cell(action, Client(), world, "anonymous") == "n/a"
