@@ -176,10 +176,15 @@ def visit(page: Page, path: str | None, seen: Sightings, *, who: str, what: str)
         else:
             seen.skip(problem)
         return
+    inspect(page, seen, who=who, what=what)
+
+
+def inspect(page: Page, seen: Sightings, *, who: str, what: str) -> None:
+    """Look at the page now open for every sign of a payload at work."""
     page.wait_for_timeout(SETTLE_MS)
     seen.pages += 1
     seen.visited.add(what)
-    where = f"{who} on {what} ({path})"
+    where = f"{who} on {what} ({page.url})"
     if page.evaluate("typeof window.__xss") != "undefined":
         seen.problems.append(f"{where}: window.__xss was set")
     violations = page.evaluate("window.__cspViolations || []")
@@ -353,6 +358,30 @@ def flag_and_moderate(argument_map, claims, comment_ids, payloads, users, owner,
         )
 
 
+def fail_logins(payloads: list[str]) -> None:
+    """A wrong password for each payload as a username: django-axes stores them, and the admin
+    lists them (a classic way to plant text without an account)."""
+    client = Client(REMOTE_ADDR="203.0.113.66")
+    for payload in payloads:
+        response = client.post("/accounts/login/", {"username": payload, "password": "wrong"})
+        assert response.status_code == 200
+
+
+def lock_out(page: Page, username: str, seen: Sightings) -> None:
+    """Five wrong passwords for a hostile username in the login form, as a person would type
+    them: the fifth answer is the lockout page, which names the username."""
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill("wrong-password")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
+    if "Too many failed logins" not in page.content():
+        seen.problems.append("the lockout page did not appear after five wrong passwords")
+        return
+    inspect(page, seen, who="anonymous", what="lockout page")
+
+
 def pages_of(hostile: HostileMap) -> list[tuple[str, str | None]]:
     """(what, path) for every page a participant opens that shows this map's payloads."""
     m = hostile.argument_map
@@ -396,6 +425,7 @@ def admin_pages_of(hostile: HostileMap) -> list[tuple[str, str | None]]:
         ("admin moderation actions", "/admin/argmap/moderationaction/"),
         ("admin notifications", "/admin/argmap/notification/"),
         ("admin memberships", "/admin/argmap/membership/"),
+        ("admin login attempts", "/admin/axes/accessattempt/"),
     ]
     if hostile.comment_ids[1:]:
         pages.append(("admin comment", f"/admin/argmap/comment/{hostile.comment_ids[1]}/change/"))
@@ -404,9 +434,11 @@ def admin_pages_of(hostile: HostileMap) -> list[tuple[str, str | None]]:
 
 @pytest.fixture
 def roomy(settings):
-    """Show every claim in the first view, and no rate limit on building the data."""
+    """Show every claim in the first view, no rate limit on building the data, and django-axes
+    on (it stores the usernames of failed logins)."""
     settings.ARGMAP_PAGE_SIZE = 500
     settings.ARGMAP_RATE_LIMITS_ENABLED = False
+    settings.AXES_ENABLED = True
 
 
 @pytest.fixture
@@ -417,6 +449,10 @@ def expected_problems(expected_problems):
         re.compile(
             r"^admin console\.error: Failed to load resource: .*status of 404 .*/favicon\.ico'"
         )
+    )
+    # The lockout page is a 429 answer to the login form: Chromium logs that status too.
+    expected_problems.append(
+        re.compile(r"^anonymous console\.error: Failed to load resource: .*429 .*/accounts/login/'")
     )
     return expected_problems
 
@@ -434,6 +470,7 @@ def test_stored_payloads_do_nothing_on_any_page(
     payloads = CHUNKS[number]
     started = time.monotonic()
     hostile = build(number, payloads, owner, seen)
+    fail_logins(payloads)
     built = time.monotonic()
 
     reader = open_page(owner, name="owner")
@@ -451,6 +488,9 @@ def test_stored_payloads_do_nothing_on_any_page(
         who="anonymous",
         what="log",
     )
+
+    if number == 0:
+        lock_out(anonymous, "<img src=x onerror=window.__xss=1>", seen)
 
     staff = open_page(admin_user, name="admin")
     watch_page(staff, seen, "admin")
@@ -484,6 +524,8 @@ def test_stored_payloads_do_nothing_on_any_page(
         "admin claims",
         "admin maps",
         "admin users",
+        "admin login attempts",
+        "lockout page",
     }
     if not any("comments" in s for s in seen.skipped):
         must_show |= {"notifications", "admin comments"}
