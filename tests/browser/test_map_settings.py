@@ -93,6 +93,7 @@ def test_a_refused_setting_shows_its_error_in_place_and_keeps_the_typing(
     page.get_by_label("Private").check()
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator("#settings-form")).to_contain_text("Settings saved.")
+    expect(page.locator("h1")).to_have_text("Settings of “A better title”")
     assert _still_same_page(page), "the settings page was reloaded"
     owned_map.refresh_from_db()
     assert (owned_map.title, owned_map.visibility) == ("A better title", "private")
