@@ -587,3 +587,16 @@ def test_htmx_get_answers_the_fragment_and_plain_get_the_page(the_map, owner, pa
     page = response_text(client.get(f"/maps/roles/settings/{path}"))
     assert marker in fragment and "<html" not in fragment
     assert marker in page and "<html" in page
+
+
+def test_an_empty_add_form_says_what_is_missing_once(the_map, owner):
+    response = signed_in_client(owner).post(
+        "/maps/roles/settings/members/",
+        {"action": "add", "username": "", "role": "bogus"},
+        headers=HTMX,
+    )
+    text = response_text(response)
+    assert response.status_code == 422
+    assert text.count(members.USERNAME_REQUIRED) == 1
+    assert text.count("Select a valid choice.") == 1
+    assert not Membership.objects.filter(map=the_map).exists()

@@ -59,7 +59,9 @@ class MapSettingsForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    username = forms.CharField(max_length=150, required=False)
+    username = forms.CharField(
+        max_length=150, error_messages={"required": members.USERNAME_REQUIRED}
+    )
     role = forms.ChoiceField(
         choices=[(r.value, r.label) for r in members.ASSIGNABLE_ROLES],
         initial="writer",
@@ -145,6 +147,8 @@ def map_members(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         action = request.POST.get("action")
         try:
             notice = _members_change(request, argument_map, action, add_form)
+        except _FormInvalid:
+            status = 422 if request.htmx else 200
         except ValidationError as error:
             if action == "add":
                 _form_errors(add_form, error)
@@ -178,17 +182,17 @@ def map_members(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     return render(request, template, context, status=status)
 
 
+class _FormInvalid(Exception):
+    """The add form's own checks failed; its errors are already on it."""
+
+
 def _members_change(
     request: HtmxHttpRequest, argument_map: ArgumentMap, action: str | None, add_form
 ) -> str:
     """Carry out one POSTed member change; the success message, or ValidationError."""
     if action == "add":
         if not add_form.is_valid():
-            raise ValidationError(
-                {name: errors for name, errors in add_form.errors.items()}
-                if add_form.errors
-                else members.CHOICE_INVALID
-            )
+            raise _FormInvalid
         membership = members.member_add(
             argument_map=argument_map,
             by=request.user,
