@@ -593,7 +593,12 @@ class ModerationAction(models.Model):
 
 class NotificationQuerySet(models.QuerySet):
     def for_user(self, user) -> NotificationQuerySet:
-        return self.filter(recipient=user)
+        """The user's notifications from maps they may still open: someone removed from a private
+        map no longer reads its titles and excerpts here."""
+        from argmap import permissions
+
+        readable = permissions.viewable_maps(ArgumentMap.objects.all(), user)
+        return self.filter(recipient=user, map__in=readable.values("pk"))
 
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)

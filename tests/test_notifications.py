@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from argmap import audit, discussion
-from argmap.models import Claim, Notification
+from argmap import audit, discussion, members
+from argmap.models import ArgumentMap, Claim, Notification, Role
 from argmap.views.notifications import KIND_TEXT
-from tests.conftest import response_text, signed_in_client
+from tests.conftest import add_member, response_text, signed_in_client
 
 HX = {"HX-Request": "true"}
 
@@ -115,3 +115,19 @@ def test_badge_costs_one_query_and_none_for_anonymous(thesis, writer, django_ass
     request.user = writer
     with django_assert_num_queries(1):
         assert int(str(unread_notifications(request)["unread_notifications"])) == 0
+
+
+def test_leaving_a_private_map_hides_its_notifications(make_map, owner, writer):
+    private = make_map(visibility=ArgumentMap.Visibility.PRIVATE, title="Secret plans")
+    membership = add_member(private, writer, Role.WRITER)
+    audit.notify(
+        recipient=writer, kind=Notification.Kind.MENTION, argument_map=private, actor=owner
+    )
+    client = signed_in_client(writer)
+    assert "Secret plans" in response_text(client.get("/notifications/"))
+
+    members.member_remove(argument_map=private, by=owner, membership=membership)
+
+    page = response_text(client.get("/notifications/"))
+    assert "Secret plans" not in page
+    assert Notification.objects.for_user(writer).unread().count() == 0
