@@ -443,13 +443,6 @@ def roomy(settings):
 
 @pytest.fixture
 def expected_problems(expected_problems):
-    # Django's admin pages name no icon, so Chromium asks for /favicon.ico (the site's pages
-    # carry an inline one). Not a payload; the one console line allowed here.
-    expected_problems.append(
-        re.compile(
-            r"^admin console\.error: Failed to load resource: .*status of 404 .*/favicon\.ico'"
-        )
-    )
     # The lockout page is a 429 answer to the login form: Chromium logs that status too.
     expected_problems.append(
         re.compile(r"^anonymous console\.error: Failed to load resource: .*429 .*/accounts/login/'")
