@@ -55,12 +55,21 @@ CSP_MARKERS = ("Content Security Policy", "Refused to")
 WHITENOISE_UNDER_ASGI = "ignore:StreamingHttpResponse must consume synchronous iterators"
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering by database use
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test in this folder ``browser`` (``-m "not browser"`` skips them)."""
+    """Mark every test in this folder ``browser`` (``-m "not browser"`` skips them), and run them
+    last: Playwright's sync API leaves an event loop running in the main thread for the rest of
+    the session, under which Django's test client cannot call an async view (AsyncToSync refuses);
+    and the quick tests report first."""
+    browser, others = [], []
     for item in items:
         if BROWSER_DIR in item.path.parents:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.filterwarnings(WHITENOISE_UNDER_ASGI))
+            browser.append(item)
+        else:
+            others.append(item)
+    items[:] = others + browser
 
 
 @pytest.fixture(scope="session")
