@@ -297,9 +297,7 @@ def can_change_comment(user, comment: Comment) -> bool:
         and comment.author_id == user.pk
         and comment.status in (Comment.Status.VISIBLE, Comment.Status.PENDING)
         and _may_write(user, comment.map)
-        and (
-            comment.status == Comment.Status.PENDING or publishes_directly(user, comment.map)
-        )
+        and (comment.status == Comment.Status.PENDING or publishes_directly(user, comment.map))
     )
 
 
