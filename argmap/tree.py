@@ -635,7 +635,7 @@ class TreeRenderer:
         return (
             f'<a class="comment-count" id="comments-{node.id}" '
             f'href="{self.thread_url.format(id=node.id)}" tabindex="-1" data-thread="{node.id}" '
-            f'title="Discussion: {words}" aria-label="Discussion: {words}">💬 {n}</a>'
+            f'title="Discussion: {words}" aria-label="Discussion: {words}">{words}</a>'
         )
 
     def counts(self, node: Node) -> str:

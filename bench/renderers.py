@@ -184,7 +184,7 @@ def _floor_comments(pk: int, n: int, base: str) -> str:
     return (
         f'<a class="comment-count" id="comments-{pk}" href="{base}{pk}/thread/" tabindex="-1" '
         f'data-thread="{pk}" title="Discussion: {words}" aria-label="Discussion: {words}">'
-        f"💬 {n}</a>"
+        f"{words}</a>"
     )
 
 
