@@ -267,6 +267,44 @@ def thread_for(user, claim: Claim) -> list[ThreadItem]:
     return flat
 
 
+@dataclass(slots=True)
+class CommentVersion:
+    """One text of a comment in its edit history: who wrote it, when, rendered."""
+
+    number: int
+    user: object
+    date: object
+    html: str
+    current: bool = False
+
+
+def comment_versions(comment: Comment) -> list[CommentVersion]:
+    """The texts a comment has had, newest first (status changes alone are not versions).
+
+    Who may read them is the caller's question (``permissions.can_view_comment_history``)."""
+    records = list(
+        Comment.history.filter(id=comment.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    texts: list[tuple[object, object, str]] = []
+    for record in records:
+        if not texts or record.body != texts[-1][2]:
+            texts.append((record.history_user, record.history_date, record.body))
+    names: set[str] = set()
+    for _, _, body in texts:
+        names.update(markup.mention_candidates(body))
+    known = markup.known_usernames(names)
+    versions = [
+        CommentVersion(number, user, date, markup.render_markdown(body, known=known))
+        for number, (user, date, body) in enumerate(texts, start=1)
+    ]
+    if versions:
+        versions[-1].current = True
+    versions.reverse()
+    return versions
+
+
 def visible_count(claim: Claim) -> int:
     """How many comments everyone can read on the claim (the number on its Discuss control)."""
     return Comment.objects.filter(claim=claim, status=Comment.Status.VISIBLE).count()

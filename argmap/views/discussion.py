@@ -1,5 +1,6 @@
 """Discussion: a claim's thread (side panel with htmx, full page without), posting comments and
-replies, editing (conflicts keep the draft) and deleting (a tombstone keeps the thread's shape).
+replies, editing (conflicts keep the draft), deleting (a tombstone keeps the thread's shape) and
+a comment's edit history.
 
 Every mutation is a real form POST: a plain request is redirected back to the thread, an htmx
 request gets the fragment it swaps in. Who may do what is asked of ``argmap.permissions``.
@@ -17,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from argmap import discussion, markup, permissions
 from argmap.models import ArgumentMap, Claim, Comment
@@ -27,6 +28,7 @@ from argmap.views.maps import HtmxHttpRequest, _get_map
 CANNOT_COMMENT = "You may not comment on this claim."
 CANNOT_CHANGE_COMMENT = "Only its author may change this comment, while it is shown."
 NO_SUCH_PARENT = "The comment you replied to is not in this thread."
+DELETED_HISTORY_HIDDEN = "This comment was deleted: its earlier text is shown to moderators only."
 
 
 class CommentForm(forms.Form):
@@ -307,8 +309,35 @@ def comment_delete(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse
     return render(request, "argmap/_comment.html", _item_context(request, argument_map, comment))
 
 
+@require_GET
+def comment_history(request: HtmxHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A comment's earlier versions, newest first (fragment into the comment, or a page)."""
+    argument_map, comment = _comment(request, slug, pk)
+    if not permissions.can_view_comment_history(request.user, comment):
+        raise PermissionDenied(DELETED_HISTORY_HIDDEN)
+    context = {
+        "map": argument_map,
+        "claim": comment.claim,
+        "comment": comment,
+        "versions": discussion.comment_versions(comment),
+        # Inside a thread (under a comment, with its h2 above) or a page of its own.
+        "inline": bool(request.htmx),
+        "heading": "h3" if request.htmx else "h2",
+        "thread_url": reverse(
+            "claim_thread", kwargs={"slug": argument_map.slug, "pk": comment.claim_id}
+        ),
+    }
+    template = (
+        "argmap/thread_comment_history.html#history"
+        if request.htmx
+        else "argmap/thread_comment_history.html"
+    )
+    return render(request, template, context)
+
+
 urlpatterns = [
     path("maps/<slug:slug>/claims/<int:pk>/thread/", claim_thread, name="claim_thread"),
     path("maps/<slug:slug>/comments/<int:pk>/edit/", comment_edit, name="comment_edit"),
     path("maps/<slug:slug>/comments/<int:pk>/delete/", comment_delete, name="comment_delete"),
+    path("maps/<slug:slug>/comments/<int:pk>/history/", comment_history, name="comment_history"),
 ]

@@ -102,6 +102,53 @@
     }
   });
 
+  // --- A comment's edit history, opened under it ------------------------------------------------
+  // "edited" (and a tombstone's "history", for moderators) loads the history into the comment's
+  // slot with htmx; pressing it again, or "Hide history", closes it. Without JS it is a page.
+
+  const historyToggle = (slot) => {
+    const comment = slot.closest(".comment");
+    return comment && comment.querySelector("[data-history-toggle]");
+  };
+
+  function closeHistory(slot, focus) {
+    slot.replaceChildren();
+    const toggle = historyToggle(slot);
+    if (toggle) {
+      toggle.setAttribute("aria-expanded", "false");
+      if (focus) toggle.focus();
+    }
+  }
+
+  // Capturing, so an open history closes before htmx would load it again.
+  document.addEventListener("click", (event) => {
+    const el = asElement(event.target);
+    if (!el || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+    const toggle = el.closest("[data-history-toggle]");
+    const slot = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+    if (slot && slot.childElementCount) {
+      event.preventDefault();
+      event.stopPropagation();
+      closeHistory(slot, false);
+      return;
+    }
+    const hide = el.closest("[data-history-close]");
+    const shown = hide && hide.closest(".history-slot");
+    if (shown) {
+      event.preventDefault();
+      closeHistory(shown, true);
+    }
+  }, true);
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const slot = asElement(event.target);
+    if (!slot || !slot.matches(".history-slot") || !slot.isConnected) return;
+    const toggle = historyToggle(slot);
+    if (toggle) toggle.setAttribute("aria-expanded", "true");
+    const heading = slot.querySelector(".comment-history-header [tabindex]");
+    if (heading) heading.focus();
+  });
+
   // --- Replacing the list of comments without losing drafts -------------------------------------
 
   /** Put `fresh` (a list of comments) in place of `list`, carrying over the forms open in it
@@ -123,6 +170,15 @@
         if (target) target.replaceWith(editing);
         else fresh.append(editing);
       }
+    }
+    // Open edit histories stay open too.
+    for (const slot of list.querySelectorAll(".history-slot")) {
+      if (!slot.childElementCount) continue;
+      const target = fresh.querySelector(`#${CSS.escape(slot.id)}`);
+      if (!target || target === slot) continue;
+      target.replaceChildren(...slot.childNodes);
+      const toggle = historyToggle(target);
+      if (toggle) toggle.setAttribute("aria-expanded", "true");
     }
     list.replaceWith(fresh);
     window.htmx.process(fresh);
