@@ -215,6 +215,14 @@ def can_view_comment(user, comment: Comment) -> bool:
     return user.is_authenticated and comment.author_id == user.pk
 
 
+def can_view_comment_history(user, comment: Comment) -> bool:
+    """A comment's earlier versions: whoever may read the comment, except that a deleted one's
+    text (hidden behind its tombstone) is for the map's moderators only."""
+    if not can_view_comment(user, comment):
+        return False
+    return comment.status != Comment.Status.DELETED or can_moderate(user, comment.claim.map)
+
+
 # -- writing -------------------------------------------------------------------------------------
 
 
