@@ -484,3 +484,125 @@ def test_permission_for_comment_change_is_the_authors(claim, writer, owner):
     comment = discussion.comment_post(claim=claim, author=writer, body="x")
     assert permissions.can_change_comment(writer, comment)
     assert not permissions.can_change_comment(owner, comment)
+
+
+# -- edit history ------------------------------------------------------------------------------
+
+
+def history_url(comment: Comment) -> str:
+    return f"/maps/{comment.map.slug}/comments/{comment.pk}/history/"
+
+
+def edited(claim: Claim, author, *bodies: str) -> Comment:
+    """A comment posted with the first body and edited to each of the others in turn."""
+    comment = discussion.comment_post(claim=claim, author=author, body=bodies[0])
+    for body in bodies[1:]:
+        comment = discussion.comment_edit(
+            comment=comment, by=author, body=body, version=comment.version
+        )
+    return comment
+
+
+def test_comment_versions_are_its_texts_newest_first(claim, writer):
+    comment = edited(claim, writer, "first *draft*", "second", "third @olivia-owner")
+    # A status change alone is not a new version of the text.
+    Comment.objects.filter(pk=comment.pk).update(status=Comment.Status.HIDDEN)
+    hidden = Comment.objects.get(pk=comment.pk)
+    hidden._history_user = writer
+    hidden.save()
+    versions = discussion.comment_versions(comment)
+    assert [v.number for v in versions] == [3, 2, 1]
+    assert [v.current for v in versions] == [True, False, False]
+    assert "<em>draft</em>" in versions[-1].html
+    assert 'class="mention"' in versions[0].html
+    assert all(v.user == writer for v in versions)
+    assert versions[0].date >= versions[-1].date
+
+
+def test_edited_links_to_the_history_only_when_edited(claim, writer):
+    plain = discussion.comment_post(claim=claim, author=writer, body="never changed")
+    changed = edited(claim, writer, "before", "after")
+    text = response_text(signed_in_client(None).get(thread_url(claim)))
+    assert f'href="{history_url(changed)}"' in text
+    assert f'hx-target="#history-slot-{changed.pk}"' in text
+    assert history_url(plain) not in text
+
+
+def test_history_fragment_and_page(claim, writer):
+    comment = edited(claim, writer, "the old words", "the new words")
+    fragment = signed_in_client(None).get(history_url(comment), headers=HX)
+    text = response_text(fragment)
+    assert fragment.status_code == 200 and "<html" not in text
+    assert f'id="comment-history-{comment.pk}"' in text and "Hide history" in text
+    assert text.index("the new words") < text.index("the old words")  # newest first
+    assert "2 versions" in text and "Version 2" in text and "(current)" in text
+    page = signed_in_client(None).get(history_url(comment))
+    page_text = response_text(page)
+    assert page.status_code == 200 and "<html" in page_text
+    assert "the old words" in page_text and "Back to the discussion" in page_text
+    assert "Hide history" not in page_text  # nothing to hide on its own page
+
+
+def test_history_is_get_only(claim, writer):
+    comment = edited(claim, writer, "a", "b")
+    client = signed_in_client(writer)
+    assert client.post(history_url(comment)).status_code == 405
+    assert client.put(history_url(comment)).status_code == 405
+
+
+def test_history_of_a_private_map_comment_is_404_to_strangers(make_map, owner, stranger):
+    argument_map = make_map(visibility=ArgumentMap.Visibility.PRIVATE)
+    thesis = Claim.objects.get(map=argument_map, parent__isnull=True)
+    comment = edited(thesis, owner, "private first", "private second")
+    assert signed_in_client(stranger).get(history_url(comment)).status_code == 404
+    assert signed_in_client(None).get(history_url(comment)).status_code == 404
+    assert signed_in_client(owner).get(history_url(comment)).status_code == 200
+
+
+def test_history_of_a_comment_of_another_map_is_404(make_map, claim, writer, owner):
+    comment = edited(claim, writer, "a", "b")
+    other = make_map()
+    url = f"/maps/{other.slug}/comments/{comment.pk}/history/"
+    assert signed_in_client(owner).get(url).status_code == 404
+    assert signed_in_client(owner).get("/maps/x/comments/999999/history/").status_code == 404
+
+
+def test_hidden_comment_history_only_to_author_and_moderators(claim, writer, viewer, moderator):
+    add_member(claim.map, moderator, Role.MODERATOR)
+    comment = edited(claim, writer, "hidden before", "hidden after")
+    Comment.objects.filter(pk=comment.pk).update(status=Comment.Status.HIDDEN)
+    assert signed_in_client(viewer).get(history_url(comment)).status_code == 404
+    assert signed_in_client(None).get(history_url(comment)).status_code == 404
+    for user in (writer, moderator):
+        response = signed_in_client(user).get(history_url(comment), headers=HX)
+        assert response.status_code == 200 and "hidden before" in response_text(response)
+
+
+def test_deleted_comment_history_only_to_moderators(claim, writer, owner, viewer, moderator):
+    add_member(claim.map, moderator, Role.MODERATOR)
+    comment = edited(claim, writer, "secret first", "secret second")
+    discussion.comment_post(claim=claim, author=owner, body="a reply", parent=comment)
+    discussion.comment_delete(comment=comment, by=writer)
+    # Its author and everyone else who sees the tombstone: refused, no text.
+    for user in (writer, viewer, None):
+        response = signed_in_client(user).get(history_url(comment), headers=HX)
+        assert response.status_code == 403
+        assert "secret" not in response_text(response)
+    response = signed_in_client(moderator).get(history_url(comment), headers=HX)
+    text = response_text(response)
+    assert response.status_code == 200
+    assert "secret first" in text and "secret second" in text and "(last text)" in text
+    # The tombstone offers the history to moderators only.
+    assert history_url(comment) in response_text(signed_in_client(moderator).get(thread_url(claim)))
+    for user in (writer, viewer):
+        thread = response_text(signed_in_client(user).get(thread_url(claim)))
+        assert history_url(comment) not in thread and "secret" not in thread
+
+
+def test_permission_for_comment_history(claim, writer, viewer, moderator):
+    add_member(claim.map, moderator, Role.MODERATOR)
+    comment = edited(claim, writer, "a", "b")
+    assert permissions.can_view_comment_history(viewer, comment)
+    comment.status = Comment.Status.DELETED
+    assert not permissions.can_view_comment_history(writer, comment)
+    assert permissions.can_view_comment_history(moderator, comment)

@@ -104,3 +104,73 @@ def test_a_new_comment_appears_live_in_another_open_panel_keeping_their_draft(
     # Closing the panel gives the focus back to the claim.
     b.get_by_role("button", name="Close the discussion").click()
     expect(b.locator("#thread-panel")).to_be_hidden()
+
+
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_panel_header_and_comment_actions_are_laid_out_in_rows(
+    open_page, seeded_map: ArgumentMap, thesis: Claim, alice, width
+):
+    claim = children(thesis)[0]
+    discussion.comment_post(claim=claim, author=alice, body="Mine, so Reply, Edit and Delete.")
+    a = open_page(alice, name="A", viewport={"width": width, "height": 844})
+    open_map(a, seeded_map)
+    open_thread(a, claim)
+    panel = a.locator("#thread-panel")
+    heading = panel.locator(".thread-header h2").bounding_box()
+    close = panel.get_by_role("button", name="Close the discussion").bounding_box()
+    summary = panel.locator(".thread-claim").bounding_box()
+    assert not boxes_overlap(close, heading) and not boxes_overlap(close, summary)
+    assert close["y"] < heading["y"] + heading["height"]  # beside the heading, not below it
+    assert close["x"] > heading["x"]
+    assert summary["y"] >= heading["y"] + heading["height"]  # the claim below both
+
+    actions = panel.locator(".comment-actions").first
+    controls = [actions.get_by_role("link", name="Reply"), actions.get_by_role("link", name="Edit")]
+    controls.append(actions.get_by_role("button", name="Delete"))
+    tops = [c.bounding_box()["y"] for c in controls]
+    sizes = {c.evaluate("e => getComputedStyle(e).fontSize") for c in controls}
+    colours = {c.evaluate("e => getComputedStyle(e).color") for c in controls}
+    assert max(tops) - min(tops) < 2, tops  # one row
+    assert len(sizes) == 1 and len(colours) == 1
+
+
+def test_edited_opens_the_comments_earlier_versions_in_place(
+    open_page, seeded_map: ArgumentMap, thesis: Claim, alice, bob
+):
+    claim = children(thesis)[0]
+    comment = discussion.comment_post(claim=claim, author=alice, body="First *take*.")
+    discussion.comment_edit(comment=comment, by=alice, body="Second take.", version=1)
+    b = open_page(bob, name="B")
+    open_map(b, seeded_map)
+    open_thread(b, claim)
+    item = b.locator(f"#comment-{comment.pk}")
+    toggle = item.get_by_role("link", name="edited")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    history = item.locator(f"#comment-history-{comment.pk}")
+    expect(history).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    versions = history.locator(".comment-version")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("Second take.")
+    expect(versions.last.locator("em")).to_have_text("take")
+    expect(history.get_by_role("heading", name=re.compile("Edit history"))).to_be_focused()
+
+    history.get_by_role("link", name="Hide history").click()
+    expect(history).to_have_count(0)
+    expect(toggle).to_be_focused()
+    toggle.click()  # open again, then "edited" itself closes it
+    expect(item.locator(".comment-version")).to_have_count(2)
+    toggle.click()
+    expect(item.locator(".comment-history")).to_have_count(0)
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    assert b.evaluate("window.argmapNotReloaded === true")
