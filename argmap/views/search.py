@@ -36,7 +36,8 @@ def _render(request: HtmxHttpRequest, context: dict) -> HttpResponse:
         empty_query=not query,
     )
     template = "argmap/search.html"
-    if request.htmx and request.htmx.target == RESULTS_ID:
+    context["fragment"] = bool(request.htmx and request.htmx.target == RESULTS_ID)
+    if context["fragment"]:
         template += "#results"
     return render(request, template, context)
 
