@@ -42,9 +42,15 @@ def _claim(request: HtmxHttpRequest, slug: str, pk: int) -> tuple[ArgumentMap, C
     return argument_map, claim
 
 
+CLAIM_CHANGE_REFUSED = (
+    "Only the claim's author and the map's editors may change it; a locked claim, only its "
+    "moderators."
+)
+
+
 def _require_change(request: HtmxHttpRequest, claim: Claim) -> None:
     if not permissions.can_change_claim(request.user, claim):
-        raise PermissionDenied("Only the claim's author (or staff) may change it.")
+        raise PermissionDenied(CLAIM_CHANGE_REFUSED)
 
 
 def _add_errors(form, error: ValidationError) -> None:
