@@ -6,6 +6,7 @@ Browser fixtures (Playwright) live in ``tests/browser/conftest.py``, not here.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Iterable, Sequence
 
 import pytest
@@ -28,6 +29,28 @@ ARTICLE = (
     "- Noise drops sharply at night\n"
     "Some residents worry about losing parking near their homes."
 )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, plus: on PostgreSQL, end the sessions other threads leave
+    behind (the in-process server's bus listener and sender, worker threads' connections) just
+    before the test database is dropped, or the drop fails ("being accessed by other users") and
+    the database stays on the machine."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        for _ in range(20):  # a listener reconnects by itself: until none is left
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.1)
 
 
 @pytest.fixture(autouse=True)

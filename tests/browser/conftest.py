@@ -132,7 +132,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def _asgi_server(django_db_setup, django_db_blocker) -> Iterator[str]:
+def _asgi_server(django_db_setup) -> Iterator[str]:
     """uvicorn serving the ASGI app from a thread of this process, for the whole session.
 
     Started after the test database exists, so the server's threads connect to it. One server
@@ -163,23 +163,6 @@ def _asgi_server(django_db_setup, django_db_blocker) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        with django_db_blocker.unblock():
-            _end_other_sessions()
-
-
-def _end_other_sessions() -> None:
-    """On PostgreSQL, end the sessions the server's threads leave behind (its bus listener, pooled
-    connections of its worker threads): otherwise the test database cannot be dropped at the end
-    ("being accessed by other users") and stays on the machine."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
 
 
 @pytest.fixture
