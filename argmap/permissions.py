@@ -105,9 +105,14 @@ def viewable_maps(maps: ArgumentMapQuerySet, user) -> ArgumentMapQuerySet:
         return maps
     readable = ~Q(visibility=ArgumentMap.Visibility.PRIVATE)
     if user.is_authenticated:
-        member = Membership.objects.filter(map=OuterRef("pk"), user=user)
-        readable |= Q(owner=user) | Q(Exists(member))
+        readable |= _owned_or_joined(user)
     return maps.filter(readable)
+
+
+def _owned_or_joined(user) -> Q:
+    """A Q on maps matching those ``user`` owns or is a member of."""
+    member = Membership.objects.filter(map=OuterRef("pk"), user=user)
+    return Q(owner=user) | Q(Exists(member))
 
 
 def discoverable_maps(maps: ArgumentMapQuerySet, user) -> ArgumentMapQuerySet:
@@ -117,8 +122,7 @@ def discoverable_maps(maps: ArgumentMapQuerySet, user) -> ArgumentMapQuerySet:
         return maps
     found = Q(visibility=ArgumentMap.Visibility.PUBLIC)
     if user.is_authenticated:
-        member = Membership.objects.filter(map=OuterRef("pk"), user=user)
-        found |= Q(owner=user) | Q(Exists(member))
+        found |= _owned_or_joined(user)
     return maps.filter(found)
 
 

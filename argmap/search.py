@@ -144,6 +144,27 @@ def comment_url(slug: str, claim_id: int, pk: int) -> str:
 # -- public API ----------------------------------------------------------------------------------
 
 
+def _in_scope(queryset, user, argument_map: ArgumentMap | None):
+    """Within one map, or across the maps ``user`` may discover in site-wide search."""
+    if argument_map is not None:
+        return queryset.filter(map=argument_map)
+    maps = permissions.discoverable_maps(ArgumentMap.objects.all(), user).values("pk")
+    return queryset.filter(map__in=maps)
+
+
+def _search_text(queryset, query: str, fields, field: str, page: int, per_page: int, *, whole):
+    """One text field searched on either backend; every row gets its ``snippet`` (``whole``:
+    the field is short and shown entire rather than as an excerpt)."""
+    if _postgres():
+        return _pg_search(
+            queryset, query, fields, {field: "A"}, {"snippet": (field, whole)}, page, per_page
+        )
+    rows, total, page = _sqlite_search(queryset, query, fields, {field: 1}, page, per_page)
+    for row in rows:
+        row["snippet"] = _sqlite_snippet(row[field], query, whole=whole)
+    return rows, total, page
+
+
 def search_claims(
     *,
     user,
@@ -157,21 +178,9 @@ def search_claims(
     query, _ = clean_query(query)
     if not query:
         return EMPTY
-    claims = permissions.searchable_claims(Claim.objects.all(), user)
-    if argument_map is not None:
-        claims = claims.filter(map=argument_map)
-    else:
-        maps = permissions.discoverable_maps(ArgumentMap.objects.all(), user).values("pk")
-        claims = claims.filter(map__in=maps)
+    claims = _in_scope(permissions.searchable_claims(Claim.objects.all(), user), user, argument_map)
     fields = ("pk", "text", "status", "map__slug", "map__title")
-    if _postgres():
-        rows, total, page = _pg_search(
-            claims, query, fields, {"text": "A"}, {"snippet": ("text", True)}, page, per_page
-        )
-    else:
-        rows, total, page = _sqlite_search(claims, query, fields, {"text": 1}, page, per_page)
-        for row in rows:
-            row["snippet"] = _sqlite_snippet(row["text"], query, whole=True)
+    rows, total, page = _search_text(claims, query, fields, "text", page, per_page, whole=True)
     hits = [
         Hit(
             kind="claim",
@@ -200,21 +209,11 @@ def search_comments(
     query, _ = clean_query(query)
     if not query:
         return EMPTY
-    comments = permissions.searchable_comments(Comment.objects.all(), user)
-    if argument_map is not None:
-        comments = comments.filter(map=argument_map)
-    else:
-        maps = permissions.discoverable_maps(ArgumentMap.objects.all(), user).values("pk")
-        comments = comments.filter(map__in=maps)
+    comments = _in_scope(
+        permissions.searchable_comments(Comment.objects.all(), user), user, argument_map
+    )
     fields = ("pk", "body", "status", "claim_id", "claim__text", "map__slug", "map__title")
-    if _postgres():
-        rows, total, page = _pg_search(
-            comments, query, fields, {"body": "A"}, {"snippet": ("body", False)}, page, per_page
-        )
-    else:
-        rows, total, page = _sqlite_search(comments, query, fields, {"body": 1}, page, per_page)
-        for row in rows:
-            row["snippet"] = _sqlite_snippet(row["body"], query, whole=False)
+    rows, total, page = _search_text(comments, query, fields, "body", page, per_page, whole=False)
     hits = [
         Hit(
             kind="comment",

@@ -345,25 +345,42 @@ def _reason(request: HtmxHttpRequest) -> str:
     return form.cleaned_data.get("reason", "")
 
 
+def _verdict(
+    request: HtmxHttpRequest,
+    argument_map: ArgumentMap,
+    verdict: str,
+    key: str,
+    approved: str,
+    **target: Claim | Comment,
+) -> HttpResponse:
+    """Approve or reject one suggestion (``target`` is ``claim=`` or ``comment=``)."""
+    if verdict not in ("approve", "reject"):
+        raise Http404("No such verdict.")
+    back = reverse("moderation_queue", args=[argument_map.slug])
+    decide = moderation.suggestion_approve if verdict == "approve" else moderation.suggestion_reject
+    try:
+        decide(**target, by=request.user, reason=_reason(request))
+    except ValidationError as error:
+        return _failed(request, argument_map, key, error, back)
+    return _done(
+        request, argument_map, key, approved if verdict == "approve" else "Rejected.", back
+    )
+
+
 @login_required
 @require_POST
 def suggestion_claim(request: HtmxHttpRequest, slug: str, pk: int, verdict: str) -> HttpResponse:
     """Approve or reject a suggested (pending) claim."""
     argument_map = _moderated_map(request, slug)
     claim = _claim_of(argument_map, pk)
-    if verdict not in ("approve", "reject"):
-        raise Http404("No such verdict.")
-    key = f"claim-{pk}"
-    back = reverse("moderation_queue", args=[slug])
-    try:
-        if verdict == "approve":
-            moderation.suggestion_approve(claim=claim, by=request.user, reason=_reason(request))
-        else:
-            moderation.suggestion_reject(claim=claim, by=request.user, reason=_reason(request))
-    except ValidationError as error:
-        return _failed(request, argument_map, key, error, back)
-    message = "Approved: the claim is published." if verdict == "approve" else "Rejected."
-    return _done(request, argument_map, key, message, back)
+    return _verdict(
+        request,
+        argument_map,
+        verdict,
+        f"claim-{pk}",
+        "Approved: the claim is published.",
+        claim=claim,
+    )
 
 
 @login_required
@@ -372,19 +389,14 @@ def suggestion_comment(request: HtmxHttpRequest, slug: str, pk: int, verdict: st
     """Approve or reject a suggested (pending) comment."""
     argument_map = _moderated_map(request, slug)
     comment = _comment_of(argument_map, pk)
-    if verdict not in ("approve", "reject"):
-        raise Http404("No such verdict.")
-    key = f"comment-{pk}"
-    back = reverse("moderation_queue", args=[slug])
-    try:
-        if verdict == "approve":
-            moderation.suggestion_approve(comment=comment, by=request.user, reason=_reason(request))
-        else:
-            moderation.suggestion_reject(comment=comment, by=request.user, reason=_reason(request))
-    except ValidationError as error:
-        return _failed(request, argument_map, key, error, back)
-    message = "Approved: the comment is visible." if verdict == "approve" else "Rejected."
-    return _done(request, argument_map, key, message, back)
+    return _verdict(
+        request,
+        argument_map,
+        verdict,
+        f"comment-{pk}",
+        "Approved: the comment is visible.",
+        comment=comment,
+    )
 
 
 @login_required
